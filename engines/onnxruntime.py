@@ -1,0 +1,111 @@
+"""ONNX Runtime back end: provider preference, thread count, the provider that really runs."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .base import EngineError, TensorSpec
+
+# Short names users type -> ONNX Runtime provider names, in the default preference order.
+PROVIDERS = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+
+
+@dataclass(frozen=True)
+class OrtConfig:
+    """How ONNX Runtime sessions are made.
+
+    providers: preference order, short names from PROVIDERS; the first available one runs.
+    require: a short name that must be available, else EngineError (None = take what exists).
+    threads: intra-op threads per session (0 = ONNX Runtime's default, all cores).
+    """
+
+    providers: tuple[str, ...] = ("cpu",)
+    require: str | None = None
+    threads: int = 1
+
+
+def available_providers() -> list[str]:
+    import onnxruntime as ort
+
+    return list(ort.get_available_providers())
+
+
+def choose_providers(preference: Sequence[str], require: str | None = None) -> list[str]:
+    """Return the ONNX Runtime provider names to pass to a session, best first.
+
+    Raises EngineError for an unknown short name or when `require` is not available here.
+    """
+    unknown = [p for p in (*preference, *([require] if require else [])) if p not in PROVIDERS]
+    if unknown:
+        raise EngineError(f"unknown provider {unknown[0]!r}; choose from {', '.join(PROVIDERS)}")
+    have = set(available_providers())
+    if require and PROVIDERS[require] not in have:
+        raise EngineError(
+            f"provider {require!r} ({PROVIDERS[require]}) is required but this onnxruntime "
+            f"build only has {', '.join(sorted(have))}"
+        )
+    chosen = [PROVIDERS[p] for p in preference if PROVIDERS[p] in have]
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return chosen
+
+
+def _specs(args) -> tuple[TensorSpec, ...]:
+    return tuple(TensorSpec(a.name, tuple(a.shape), a.type) for a in args)
+
+
+class OrtEngine:
+    """One ONNX model in one ONNX Runtime session."""
+
+    backend = "onnxruntime"
+
+    def __init__(self, path: str | os.PathLike, config: OrtConfig = OrtConfig()):
+        import onnxruntime as ort
+
+        path = Path(path)
+        self.name = path.stem
+        if not path.is_file():
+            raise EngineError(f"model file not found: {path}")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = config.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        providers = choose_providers(config.providers, config.require)
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:  # ORT raises several types for corrupt or invalid files
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EngineError(f"cannot load model {path}: {first}") from None
+        self.provider = self.session.get_providers()[0]
+        if config.require and self.provider != PROVIDERS[config.require]:
+            raise EngineError(f"{path.name}: required provider {config.require!r} did not take the model")
+        self.inputs = _specs(self.session.get_inputs())
+        self.outputs = _specs(self.session.get_outputs())
+        self._output_names = [o.name for o in self.outputs]
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        values = self.session.run(self._output_names, dict(feeds))
+        return dict(zip(self._output_names, values))
+
+    def check_inputs(self, expected: Mapping[str, tuple[int | None, ...]]) -> None:
+        """Raise EngineError unless the model has these inputs with these fixed dims (None = any)."""
+        have = {s.name: s.shape for s in self.inputs}
+        for name, shape in expected.items():
+            if name not in have:
+                raise EngineError(f"{self.name}: expected an input named {name!r}, the model has {sorted(have)}")
+            got = have[name]
+            ok = len(got) == len(shape) and all(
+                e is None or g == e for g, e in zip(got, shape)
+            )
+            if not ok:
+                raise EngineError(f"{self.name}: input {name!r} has shape {list(got)}, expected {list(shape)}")
