@@ -1,0 +1,267 @@
+"""The staged, threaded live pipeline: capture -> 2D front end -> output (draw, record, show).
+
+Each stage runs in its own thread and hands frames on through a small bounded queue, so
+capture, inference and drawing/encoding overlap on separate cores. The end of the input
+(or Ctrl-C) travels down the queues as a sentinel; every stage drains, then the files are
+written for exactly the frames processed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from .capture import END, CaptureThread, Frame, VideoSource
+from .draw import draw_k67, draw_rois, draw_status
+from .errors import AppError
+from .record import OverlayWriter, Recorder, RunInfo, prepare_out_dir
+from .timing import stopwatch
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VIDEO = Path(__file__).resolve().parent / "data" / "demo.mp4"
+QUEUE_SIZE = 4
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """Options of one `mocap-live` run.
+
+    Exactly one of video / camera. headless None = automatic (no display found -> headless).
+    threads: ONNX Runtime intra-op threads per net. providers: ONNX Runtime preference.
+    """
+
+    video: Path | None = None
+    camera: int | None = None
+    out: Path = Path("out")
+    headless: bool | None = None
+    save_video: bool = False
+    threads: int = 1
+    providers: tuple[str, ...] = ("cpu",)
+    require_provider: str | None = None
+    model_dir: Path | None = None
+    body_model: Path | None = None
+    max_frames: int | None = None
+    progress: bool = True
+
+    def __post_init__(self):
+        if (self.video is None) == (self.camera is None):
+            raise ValueError("give exactly one of video or camera")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads}")
+        if self.max_frames is not None and self.max_frames <= 0:
+            raise ValueError(f"max_frames must be positive, got {self.max_frames}")
+
+
+def display_available() -> bool:
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+@dataclass
+class Work:
+    """A frame travelling down the pipeline with what each stage added."""
+
+    frame: Frame
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    result: object = None
+
+
+class StageThread(threading.Thread):
+    """Passes fn(item) for every item of `inbox` on to `outbox`, then END."""
+
+    def __init__(self, name: str, fn: Callable, inbox: queue.Queue, outbox: queue.Queue | None,
+                 abort: threading.Event, errors: list[BaseException]):
+        super().__init__(name=name, daemon=True)
+        self.fn, self.inbox, self.outbox, self.abort, self.errors = fn, inbox, outbox, abort, errors
+
+    def run(self) -> None:
+        while True:
+            try:
+                item = self.inbox.get(timeout=0.1)
+            except queue.Empty:
+                if self.abort.is_set():
+                    break
+                continue
+            if item is END or self.abort.is_set():
+                break
+            try:
+                item = self.fn(item)
+            except BaseException as exc:  # surfaced by the main thread after the files are written
+                self.errors.append(exc)
+                self.abort.set()
+                break
+            if self.outbox is not None:
+                self._put(item)
+        if self.outbox is not None:
+            self._put(END)
+
+    def _put(self, item) -> None:
+        while True:
+            try:
+                self.outbox.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if self.abort.is_set():
+                    try:
+                        self.outbox.get_nowait()
+                    except queue.Empty:
+                        pass
+
+
+def build_frontend(cfg: LiveConfig):
+    """The 2D front end for this run (MediaPipe nets, or an MMPose body net if given)."""
+    from ..engines.onnxruntime import OrtConfig
+    from ..models.frontend.holistic import Frontend
+
+    ort = OrtConfig(providers=cfg.providers, require=cfg.require_provider, threads=cfg.threads)
+    return Frontend.from_onnx(model_dir=cfg.model_dir, ort=ort, body_model=cfg.body_model)
+
+
+class LiveRun:
+    """One run of the live pipeline over a source; see `run_live`."""
+
+    def __init__(self, cfg: LiveConfig):
+        self.cfg = cfg
+        self.headless = cfg.headless if cfg.headless is not None else not display_available()
+        self.out_dir = prepare_out_dir(cfg.out)
+        self.source = VideoSource(video=cfg.video, camera=cfg.camera)
+        try:
+            self.frontend = build_frontend(cfg)
+        except BaseException:
+            self.source.close()
+            raise
+        self.stop = threading.Event()   # stop reading new frames (end of input or Ctrl-C)
+        self.abort = threading.Event()  # stop everything now (second Ctrl-C or an error)
+        self.errors: list[BaseException] = []
+        self.display_q: queue.Queue = queue.Queue(maxsize=1)
+        self.recorder = Recorder(
+            self.out_dir, self.source.fps, self.source.width, self.source.height,
+            RunInfo(backend="onnxruntime", provider=self.frontend.provider, threads=cfg.threads,
+                    source=self.source.name),
+        )
+        self.overlay = (OverlayWriter(self.out_dir / "overlay.mp4", self.source.fps, self.source.width,
+                                      self.source.height) if cfg.save_video else None)
+        self.progress = None
+        if cfg.progress:
+            from tqdm import tqdm
+
+            total = self.source.frame_count
+            if cfg.max_frames is not None and total is not None:
+                total = min(total, cfg.max_frames)
+            self.progress = tqdm(total=total, unit="frame", desc=Path(self.source.name).name,
+                                 dynamic_ncols=True, leave=True)
+
+    # --- stages -------------------------------------------------------------------------
+    def infer(self, frame: Frame) -> Work:
+        work = Work(frame, {"capture": frame.read_ms})
+        with stopwatch(work.timings_ms, "stage_infer"):
+            rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+            work.result = self.frontend.process(rgb, frame.timestamp_s)
+        work.timings_ms.update(work.result.timings_ms)
+        return work
+
+    def output(self, work: Work) -> Work:
+        res = work.result
+        done = time.perf_counter()
+        draw_needed = self.overlay is not None or not self.headless
+        if draw_needed:
+            with stopwatch(work.timings_ms, "draw"):
+                canvas = work.frame.bgr  # the frame is ours now; draw in place
+                draw_rois(canvas, res.rois.values() if isinstance(res.rois, dict) else res.rois)
+                draw_k67(canvas, res.k67)
+                draw_status(canvas, f"frame {work.frame.index}  {self._fps_text()}")
+            if self.overlay is not None:
+                with stopwatch(work.timings_ms, "encode"):
+                    self.overlay.write(canvas)
+            if not self.headless:
+                try:
+                    self.display_q.put_nowait(canvas)
+                except queue.Full:
+                    pass
+        self.recorder.add(work.frame.index, work.frame.timestamp_s, res.k67, res.k67_raw,
+                          work.timings_ms, (done - work.frame.captured_at) * 1e3, done)
+        if self.progress is not None:
+            self.progress.update(1)
+        return work
+
+    def _fps_text(self) -> str:
+        t = self.recorder.done_at[-30:]
+        if len(t) < 2 or t[-1] <= t[0]:
+            return ""
+        return f"{(len(t) - 1) / (t[-1] - t[0]):.1f} fps"
+
+    # --- orchestration --------------------------------------------------------------------
+    def run(self) -> Recorder:
+        q_frames: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
+        q_results: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
+        capture = CaptureThread(self.source, q_frames, self.stop, self.cfg.max_frames)
+        infer = StageThread("infer", self.infer, q_frames, q_results, self.abort, self.errors)
+        output = StageThread("output", self.output, q_results, None, self.abort, self.errors)
+        threads = [capture, infer, output]
+        interrupted = 0
+        try:
+            for t in threads:
+                t.start()
+            while output.is_alive():
+                try:
+                    self._show_or_wait(output)
+                except KeyboardInterrupt:
+                    interrupted += 1
+                    self.stop.set()
+                    if interrupted > 1:
+                        self.abort.set()
+                    log.warning("interrupted: finishing the frames in flight (Ctrl-C again to stop now)")
+        finally:
+            self.stop.set()
+            for t in threads:
+                t.join(timeout=5.0)
+            self._close(capture)
+        if self.errors:
+            raise self.errors[0]
+        if interrupted:
+            raise KeyboardInterrupt
+        return self.recorder
+
+    def _show_or_wait(self, output: threading.Thread) -> None:
+        if self.headless:
+            output.join(timeout=0.1)
+            return
+        try:
+            canvas = self.display_q.get(timeout=0.05)
+        except queue.Empty:
+            return
+        cv2.imshow("mocap-live", canvas)
+        if cv2.waitKey(1) & 0xFF in (27, ord("q")):
+            self.stop.set()
+
+    def _close(self, capture: CaptureThread) -> None:
+        if self.progress is not None:
+            self.progress.close()
+        self.source.close()
+        self.recorder.extra.update(frames_dropped=capture.dropped, live=self.source.is_live)
+        self.recorder.write()
+        if self.overlay is not None:
+            self.overlay.close()
+        if not self.headless:
+            cv2.destroyAllWindows()
+
+
+def run_live(cfg: LiveConfig) -> Recorder:
+    """Run the pipeline on cfg's source; write cfg.out; return the recorder (for summaries).
+
+    Raises:
+        AppError: bad input (camera, video, output dir). EngineError: models cannot be loaded.
+        KeyboardInterrupt: after Ctrl-C, once the files for the processed frames are written.
+    """
+    return LiveRun(cfg).run()
