@@ -6,6 +6,8 @@ A missing point has confidence 0 and any x, y.
 """
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
 
 NUM_BODY = 25
@@ -28,6 +30,8 @@ HAND_NAMES = (
     "RingMCP", "RingPIP", "RingDIP", "RingTip",
     "PinkyMCP", "PinkyPIP", "PinkyDIP", "PinkyTip",
 )
+Body25 = IntEnum("Body25", [(n, i) for i, n in enumerate(BODY25_NAMES)])
+Hand21 = IntEnum("Hand21", [(n, i) for i, n in enumerate(HAND_NAMES)])
 K67_NAMES = BODY25_NAMES + tuple("L" + n for n in HAND_NAMES) + tuple("R" + n for n in HAND_NAMES)
 
 # Skeleton edges for drawing, as K67 index pairs.
