@@ -1,0 +1,37 @@
+"""`mocap-export` and `mocap-bench` as a user runs them."""
+import json
+
+from mocap.export.cli import BUNDLED_ONNX
+
+
+def test_export_stages_every_net_and_is_a_noop_the_second_time(run, tmp_path):
+    cache = tmp_path / "cache dir"
+    first = run("export.cli", "--cache", cache, timeout=120)
+    assert first.returncode == 0, first.stderr
+    nets = sorted(p.stem for p in BUNDLED_ONNX.glob("*.onnx"))
+    assert len(nets) == 5
+    manifest = json.loads((cache / "manifest.json").read_text())
+    assert sorted(manifest) == nets
+    assert first.stdout.count("staged") == 5
+    before = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.onnx")}
+    second = run("export.cli", "--cache", cache, timeout=120)
+    assert second.returncode == 0 and second.stdout.count("cached") == 5
+    assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*.onnx")} == before
+    assert "TensorRT" in second.stdout
+
+
+def test_export_rejects_an_empty_source(run, tmp_path):
+    proc = run("export.cli", "--onnx-dir", tmp_path, "--cache", tmp_path / "c", timeout=60)
+    assert proc.returncode == 2 and "no .onnx files" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bench_writes_the_report(run, tmp_path, demo_video):
+    rep = tmp_path / "rep"
+    proc = run("benchmarks.cli", "--video", demo_video, "--max-frames", 30, "--report", rep, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    md = (rep / "report.md").read_text()
+    assert "body landmark net" in md and "pose_landmark" in md and "fps" in md
+    report = json.loads((rep / "report.json").read_text())
+    assert report["frames_processed"] == 30 and len(report["frames"]) == 30
+    assert report["summary"]["pose_landmark"]["count"] == 20  # 30 frames minus 10 warm-up
+    assert (rep / "report.png").stat().st_size > 5000
