@@ -423,6 +423,49 @@ def patch_batch_slice(node, graph) -> bool:
     return True
 
 
+def prelu2conv(model) -> int:
+    """Rewrite every PRelu with constant per-channel alpha as Relu + two 1x1 depthwise Convs + Add.
+
+    PRelu(x) = alpha * x + (1 - alpha) * Relu(x), per channel. ONNX Runtime's CPU PRelu is a slow
+    broadcasting kernel that also forces its NCHWc layout back to NCHW around every PRelu (palm
+    detector: 6.8 of 13 ms). A 1x1 depthwise Conv is a per-channel scale that stays in NCHWc, and
+    ORT fuses the Add into the second Conv. Exact in real arithmetic; fp32 rounding differs by
+    about one ulp. Returns the number of rewritten nodes.
+    """
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    nodes, count = [], 0
+    for node in graph.node:
+        if node.op_type != "PRelu" or node.input[1] not in inits:
+            nodes.append(node)
+            continue
+        alpha = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
+        if alpha.ndim < 3 or alpha.shape[-2:] != (1, 1):  # NCHW per-channel alpha only
+            nodes.append(node)
+            continue
+        channels = alpha.size
+        x, y = node.input[0], node.output[0]
+        base = f"{y.replace(':', '_')}__prelu"
+        graph.initializer.extend([
+            numpy_helper.from_array(alpha.reshape(channels, 1, 1, 1), f"{base}_alpha"),
+            numpy_helper.from_array((1.0 - alpha).reshape(channels, 1, 1, 1), f"{base}_one_minus_alpha"),
+        ])
+        conv = dict(group=channels, kernel_shape=[1, 1])
+        nodes += [
+            helper.make_node("Relu", [x], [f"{base}_relu"], name=f"{base}_relu"),
+            helper.make_node("Conv", [f"{base}_relu", f"{base}_one_minus_alpha"], [f"{base}_pos"],
+                             name=f"{base}_pos", **conv),
+            helper.make_node("Conv", [x, f"{base}_alpha"], [f"{base}_lin"], name=f"{base}_lin", **conv),
+            helper.make_node("Add", [f"{base}_lin", f"{base}_pos"], [y], name=f"{base}_add"),
+        ]
+        count += 1
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return count
+
+
 def check_fp32(model, name: str) -> None:
     """Raise RuntimeError if any float initializer is not float32 (fp16 must have been folded)."""
     from onnx import TensorProto
@@ -443,6 +486,7 @@ def onnx2clean_onnx(path: Path, spec: ModelSpec, tflite_outputs) -> Path:
         reshape_output(model, name, shape)
     if spec.dynamic_batch:
         LOG.info("%s: dynamic batch, %d Reshape/Slice nodes patched", spec.name, make_batch_dynamic(model))
+    LOG.info("%s: %d PRelu rewritten as Relu + depthwise 1x1 Convs", spec.name, prelu2conv(model))
     prune_dead(model)
     check_fp32(model, spec.name)
     model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
