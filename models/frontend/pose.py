@@ -1,0 +1,223 @@
+"""BlazePose body stage: detector (only when tracking is lost) -> landmark net -> smoothing -> next ROI.
+
+Follows PoseLandmarkCpu (modules/pose_landmark/pose_landmark_cpu.pbtxt and subgraphs), see
+reference/mediapipe-graphs.md 5 and 6. The stage is a callable `(rgb, timestamp_s) -> BodyResult`
+so another body net (e.g. MMPose) can stand in for it (see `BodyStage`).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from mocap.engines.base import Engine
+from mocap.models.keypoints import BLAZEPOSE_TO_BODY25
+
+from .anchors import ssd_anchors
+from .config import PoseConfig
+from .crop import crop_rois
+from .detection import Detections, decode_detections, remove_detection_letterbox, weighted_nms
+from .landmarks import decode_pose_landmarks, project_landmarks, refine_from_heatmap, remove_landmark_letterbox
+from .netio import BoundNet
+from .rect import NormalizedRect, rect_from_alignment_points, transform_rect
+from .smoothing import LandmarksSmoother, VisibilitySmoother
+
+
+@dataclass
+class BodyResult:
+    """One frame of a body stage.
+
+    found: a body was tracked this frame (all fields below None / empty otherwise).
+    body25 / body25_raw: (25, 3) float32 (x px, y px, confidence) smoothed / unsmoothed.
+    hand_anchors: (2, 3, 2) float32 image-normalised [left, right] x [wrist, pinky, index] (x, y),
+        from the smoothed landmarks (what Holistic's hand ROI uses).
+    wrist_visibility: (2,) float32 smoothed visibility of the [left, right] wrist.
+    scale_px: body size in pixels (for distance gates), here the pose ROI side before the 1.25.
+    roi: the ROI the landmark net ran on (for drawing).
+    detector_ran: the detector ran this frame.
+    """
+
+    found: bool
+    body25: np.ndarray | None = None
+    body25_raw: np.ndarray | None = None
+    hand_anchors: np.ndarray | None = None
+    wrist_visibility: np.ndarray | None = None
+    scale_px: float = 0.0
+    roi: NormalizedRect | None = None
+    detector_ran: bool = False
+    landmarks: np.ndarray | None = None  # (33, 5) normalised, smoothed (BlazePose only)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class BodyStage(Protocol):
+    """What the composition needs from a body net; BlazePoseTracker is one, MMPose may be another."""
+
+    def __call__(self, rgb: np.ndarray, timestamp_s: float) -> BodyResult: ...
+
+    def reset(self) -> None: ...
+
+
+class SlotRemap:
+    """keypoints.remap as two gathers: slot = mean of sources a, b (a == b for a copy), confidence
+    = min; empty slots 0. Same result as `remap(points, table)` without a Python loop per frame."""
+
+    def __init__(self, table: tuple[tuple[int, ...], ...]):
+        self.a = np.array([s[0] if s else 0 for s in table])
+        self.b = np.array([s[-1] if s else 0 for s in table])
+        self.empty = np.array([not s for s in table])
+        if any(len(s) > 2 for s in table):
+            raise ValueError("SlotRemap supports at most two sources per slot")
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) (x, y, conf) -> (len(table), 3) float32."""
+        pa, pb = points[self.a], points[self.b]
+        out = np.empty((len(self.a), 3), np.float32)
+        out[:, :2] = (pa[:, :2] + pb[:, :2]) * 0.5
+        out[:, 2] = np.minimum(pa[:, 2], pb[:, 2])
+        out[self.empty] = 0.0
+        return out
+
+
+BLAZEPOSE_TO_BODY25_REMAP = SlotRemap(BLAZEPOSE_TO_BODY25)
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1e3
+
+
+class PoseDetector:
+    """pose_detection net: whole image -> weighted-NMS'd detections, image-normalised, best first."""
+
+    def __init__(self, engine: Engine, cfg: PoseConfig):
+        self.cfg = cfg
+        self.net = BoundNet(engine, "image", {"boxes": (cfg.decode.num_boxes, cfg.decode.num_coords),
+                                              "scores": (cfg.decode.num_boxes,)})
+        self.anchors = ssd_anchors(cfg.anchors)
+        w, h = cfg.detector_crop.size
+        self._buf = np.empty((1, h, w, 3), np.float32)
+
+    def __call__(self, rgb: np.ndarray) -> Detections:
+        batch, pads = crop_rois(rgb, [None], self.cfg.detector_crop, out=self._buf)
+        out = self.net(batch)
+        dets = decode_detections(out["boxes"][0], out["scores"][0], self.anchors, self.cfg.decode,
+                                 self.cfg.min_detection_confidence)
+        dets = weighted_nms(dets, self.cfg.nms.min_suppression_threshold)
+        return remove_detection_letterbox(dets, pads[0])
+
+
+class PoseLandmarkNet:
+    """pose_landmark_full net on one ROI -> (39, 5) image-normalised landmarks and the pose flag."""
+
+    def __init__(self, engine: Engine, cfg: PoseConfig):
+        self.cfg = cfg
+        n = cfg.num_landmarks
+        w, h = cfg.landmark_crop.size
+        self.net = BoundNet(engine, "image", {"landmarks": (n * 5,), "pose_flag": (1,),
+                                              "heatmap": (h // 4, w // 4, n)})
+        self._buf = np.empty((1, h, w, 3), np.float32)
+
+    def __call__(self, rgb: np.ndarray, rect: NormalizedRect) -> tuple[np.ndarray | None, float]:
+        """Returns (landmarks (39, 5) [x, y, z, visibility, presence] image-normalised, or None when
+        the flag is not above min_tracking_confidence; the flag)."""
+        cfg = self.cfg
+        batch, pads = crop_rois(rgb, [rect], cfg.landmark_crop, out=self._buf)
+        out = self.net(batch)
+        flag = float(out["pose_flag"][0, 0])
+        if not flag > cfg.min_tracking_confidence:  # ThresholdingCalculator, strict '>'
+            return None, flag
+        lm = decode_pose_landmarks(out["landmarks"][0], cfg.landmark_crop.size, cfg.num_landmarks)
+        lm = refine_from_heatmap(lm, out["heatmap"][0], cfg.heatmap_kernel_size, cfg.heatmap_min_confidence)
+        lm = remove_landmark_letterbox(lm, pads[0])
+        return project_landmarks(lm, rect), flag
+
+
+def detection_to_pose_rect(dets: Detections, image_wh, cfg: PoseConfig) -> NormalizedRect:
+    """PoseDetectionToRoi for the best detection: keypoint 0 -> 1 at 90 deg, then 1.25 square."""
+    kp = dets.keypoints[0]
+    r = rect_from_alignment_points(kp[0], kp[1], image_wh, cfg.alignment_target_degrees)
+    return transform_rect(r, image_wh, cfg.roi_transform)
+
+
+class BlazePoseTracker:
+    """The MediaPipe pose body stage (tracking, smoothing, next-frame ROI from smoothed aux points)."""
+
+    def __init__(self, detector: PoseDetector, landmark_net: PoseLandmarkNet, cfg: PoseConfig,
+                 hand_points: tuple[tuple[int, int, int], tuple[int, int, int]] = ((15, 17, 19), (16, 18, 20))):
+        self.detector = detector
+        self.landmark_net = landmark_net
+        self.cfg = cfg
+        self.hand_points = np.array(hand_points)  # (2, 3) BlazePose ids [left, right] x [wrist, pinky, index]
+        self.lm_smoother = LandmarksSmoother(cfg.landmark_filter)
+        self.aux_smoother = LandmarksSmoother(cfg.aux_filter)
+        self.vis_smoother = VisibilitySmoother(cfg.visibility_alpha)
+        self.aux_vis_smoother = VisibilitySmoother(cfg.visibility_alpha)
+        self.prev_rect: NormalizedRect | None = None
+
+    def reset(self) -> None:
+        self.prev_rect = None
+        for s in (self.lm_smoother, self.aux_smoother, self.vis_smoother, self.aux_vis_smoother):
+            s.reset()
+
+    def __call__(self, rgb: np.ndarray, timestamp_s: float) -> BodyResult:
+        cfg = self.cfg
+        H, W = rgb.shape[:2]
+        wh = (W, H)
+        timings: dict[str, float] = {}
+        detector_ran = False
+        rect = self.prev_rect
+        if rect is None:
+            t0 = time.perf_counter()
+            dets = self.detector(rgb)
+            detector_ran = True
+            rect = detection_to_pose_rect(dets, wh, cfg) if len(dets) else None
+            timings["pose_detector"] = _ms(t0)
+        if rect is None:
+            return self._lost(timings, detector_ran, None)
+        t0 = time.perf_counter()
+        lm39, flag = self.landmark_net(rgb, rect)
+        timings["pose_landmark"] = _ms(t0)
+        if lm39 is None:
+            return self._lost(timings, detector_ran, rect)
+
+        t_ns = int(round(timestamp_s * 1e9))
+        n = cfg.num_pose_landmarks
+        a0, a1 = cfg.aux_landmarks
+        raw = lm39[:n]
+        aux = lm39[[a0, a1]]
+        # Object scale: ROI from the UNFILTERED aux points without the 1.25 scale (6.1).
+        scale_rect = rect_from_alignment_points(aux[0], aux[1], wh, cfg.alignment_target_degrees)
+        scale_px = (scale_rect.width * W + scale_rect.height * H) / 2
+        sm = raw.copy()
+        sm[:, 3] = self.vis_smoother.apply(raw[:, 3])
+        if cfg.smooth_landmarks:
+            sm = self.lm_smoother.apply(t_ns, sm, wh, scale_px)
+        aux_sm = aux.copy()
+        aux_sm[:, 3] = self.aux_vis_smoother.apply(aux[:, 3])
+        aux_sm = self.aux_smoother.apply(t_ns, aux_sm, wh, scale_px)
+        # Next-frame ROI from the smoothed aux landmarks (5.6).
+        self.prev_rect = transform_rect(
+            rect_from_alignment_points(aux_sm[0], aux_sm[1], wh, cfg.alignment_target_degrees), wh, cfg.roi_transform)
+
+        to_px = np.array([W, H], np.float32)
+        pts = np.empty((n, 3), np.float32)
+        pts[:, :2] = raw[:, :2] * to_px
+        pts[:, 2] = raw[:, 3] * flag
+        body_raw = BLAZEPOSE_TO_BODY25_REMAP(pts)
+        pts[:, :2] = sm[:, :2] * to_px
+        pts[:, 2] = sm[:, 3] * flag
+        body = BLAZEPOSE_TO_BODY25_REMAP(pts)
+        return BodyResult(
+            found=True, body25=body, body25_raw=body_raw,
+            hand_anchors=sm[self.hand_points, :2].astype(np.float32),
+            wrist_visibility=sm[self.hand_points[:, 0], 3].astype(np.float32),
+            scale_px=float(scale_px), roi=rect, detector_ran=detector_ran, landmarks=sm, timings_ms=timings)
+
+    def _lost(self, timings, detector_ran, rect) -> BodyResult:
+        # No landmarks: the one-euro smoothers reset, the visibility low-pass does not (6.4);
+        # no ROI for the next frame, so the detector runs then.
+        self.prev_rect = None
+        self.lm_smoother.reset()
+        self.aux_smoother.reset()
+        return BodyResult(found=False, roi=rect, detector_ran=detector_ran, timings_ms=timings)
