@@ -466,6 +466,127 @@ def prelu2conv(model) -> int:
     return count
 
 
+def _zero_pad_amounts(node, inits) -> np.ndarray | None:
+    """The pads of a constant-zero Pad with constant pads, as (2, rank) begin/end, else None."""
+    from onnx import helper, numpy_helper
+
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if attrs.get("mode", b"constant") != b"constant" or len(node.input) > 3:
+        return None
+    if node.input[1] not in inits:
+        return None
+    if len(node.input) > 2 and node.input[2]:
+        if node.input[2] not in inits or np.any(numpy_helper.to_array(inits[node.input[2]]) != 0):
+            return None
+    pads = numpy_helper.to_array(inits[node.input[1]]).astype(np.int64)
+    return pads.reshape(2, -1)
+
+
+def fold_pads(model) -> int:
+    """Fold zero Pads (spatial axes only) into the pads of the Convs that consume them.
+
+    Conv(Pad0(x), pads=p) == Conv(x, pads=p + pad) for zero padding. tf2onnx leaves a Pad where
+    TFLite used an explicit PAD + VALID conv and the padded tensor feeds two Convs, and where the
+    Pad sits on the NHWC input before the layout Transpose; ORT only fuses single-consumer Pads.
+    Handles Pad -> Conv(s) and Pad -> Transpose -> Conv(s). Returns the number of folded Pads.
+    """
+    from onnx import helper
+
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    outputs = {o.name for o in graph.output}
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for i in node.input:
+            consumers.setdefault(i, []).append(node)
+
+    def convs_ok(nodes) -> bool:
+        return bool(nodes) and all(
+            n.op_type == "Conv" and n.input[0] != "" and all(
+                a.name != "auto_pad" or a.s in (b"", b"NOTSET") for a in n.attribute)
+            for n in nodes)
+
+    folded, drop = 0, set()
+    for node in graph.node:
+        if node.op_type != "Pad" or node.output[0] in outputs:
+            continue
+        pads = _zero_pad_amounts(node, inits)
+        if pads is None or pads.shape[1] != 4:
+            continue
+        users = consumers.get(node.output[0], [])
+        via = None
+        if len(users) == 1 and users[0].op_type == "Transpose" and users[0].output[0] not in outputs:
+            via = users[0]
+            perm = list(helper.get_attribute_value(via.attribute[0]))
+            pads = pads[:, perm]
+            users = consumers.get(via.output[0], [])
+        if np.any(pads[:, :2] != 0) or not convs_ok(users):
+            continue
+        for conv in users:
+            old = next((a for a in conv.attribute if a.name == "pads"), None)
+            base = np.array(old.ints if old is not None else [0, 0, 0, 0], np.int64).reshape(2, 2)
+            new = (base + pads[:, 2:]).reshape(-1).tolist()
+            if old is not None:
+                conv.attribute.remove(old)
+            conv.attribute.append(helper.make_attribute("pads", new))
+        if via is not None:
+            via.input[0] = node.input[0]
+        else:
+            for conv in users:
+                conv.input[0] = node.input[0]
+        drop.add(id(node))
+        folded += 1
+    kept = [n for n in graph.node if id(n) not in drop]
+    del graph.node[:]
+    graph.node.extend(kept)
+    return folded
+
+
+def canonicalize_names(model, graph_name: str) -> None:
+    """Make names reproducible so the same inputs give byte-identical files.
+
+    tf2onnx appends process-global counters (`__3817`) and, when it merges equal constants,
+    keeps whichever name its (hash-seeded) set yields first. So: initializers are named after
+    their first consumer (`<Op>_<node index>_in<slot>`), in that order; other tensors keep their
+    TF layer name without counters (uniquified in order of first use); nodes are `<Op>_<index>`.
+    """
+    import re
+
+    graph = model.graph
+    keep = {v.name for v in list(graph.input) + list(graph.output)}
+    init_names = {t.name for t in graph.initializer}
+    mapping: dict[str, str] = {}
+    used: set[str] = set(keep)
+
+    def claim(old: str, base: str) -> str:
+        new, k = base, 1
+        while new in used:
+            new, k = f"{base}_{k}", k + 1
+        used.add(new)
+        mapping[old] = new
+        return new
+
+    for index, node in enumerate(graph.node):
+        node.name = f"{node.op_type}_{index}"
+        for slot, name in enumerate(node.input):
+            if name in init_names and name not in mapping:
+                claim(name, f"{node.name}_in{slot}")
+    for node in graph.node:
+        for name in list(node.input) + list(node.output):
+            if name and name not in keep and name not in mapping:
+                claim(name, re.sub(r"__\d+", "", name).replace(":0", "") or "t")
+        node.input[:] = [mapping.get(i, i) for i in node.input]
+        node.output[:] = [mapping.get(o, o) for o in node.output]
+    order = {name: i for i, name in enumerate(mapping)}
+    inits = sorted(graph.initializer, key=lambda t: order.get(t.name, len(order)))
+    for t in inits:
+        t.name = mapping.get(t.name, t.name)
+    del graph.initializer[:]
+    graph.initializer.extend(inits)
+    del graph.value_info[:]
+    graph.name = graph_name
+
+
 def check_fp32(model, name: str) -> None:
     """Raise RuntimeError if any float initializer is not float32 (fp16 must have been folded)."""
     from onnx import TensorProto
@@ -487,7 +608,9 @@ def onnx2clean_onnx(path: Path, spec: ModelSpec, tflite_outputs) -> Path:
     if spec.dynamic_batch:
         LOG.info("%s: dynamic batch, %d Reshape/Slice nodes patched", spec.name, make_batch_dynamic(model))
     LOG.info("%s: %d PRelu rewritten as Relu + depthwise 1x1 Convs", spec.name, prelu2conv(model))
+    LOG.info("%s: %d zero Pads folded into Convs", spec.name, fold_pads(model))
     prune_dead(model)
+    canonicalize_names(model, spec.name)
     check_fp32(model, spec.name)
     model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     onnx.checker.check_model(model, full_check=True)

@@ -6,8 +6,9 @@ Usage (dev venv, ONNX Runtime only):
 
 With `--tflite DIR` (a folder holding the original .tflite files, e.g. an unpacked mediapipe wheel's
 `mediapipe/modules`) and an interpreter importable (`ai_edge_litert` or `tensorflow`), the same
-process also times TFLite with its default XNNPACK delegate, interleaved model by model, so the
-ratios come from one run on one machine. Prints a Markdown table of median and p90 ms.
+process also times TFLite with its default XNNPACK delegate, so the
+ratios come from one run on one machine; the runtimes are called round-robin, so load from other
+processes hits them alike. Prints a Markdown table of median and p90 ms.
 """
 from __future__ import annotations
 
@@ -42,16 +43,19 @@ class Timing:
     p90_ms: float
 
 
-def time_calls(fn: Callable[[], object], runs: int, warmup: int = 5) -> Timing:
-    """Call fn warmup times, then time `runs` calls; return median and p90 in ms."""
+def time_interleaved(fns: list[Callable[[], object]], runs: int, warmup: int = 5) -> list[Timing]:
+    """Time several callables round-robin (one call each per round) so that load from other
+    processes on a shared machine hits all of them alike; return median and p90 ms per callable."""
     for _ in range(warmup):
-        fn()
-    ms = np.empty(runs)
+        for fn in fns:
+            fn()
+    ms = np.empty((runs, len(fns)))
     for i in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        ms[i] = (time.perf_counter() - t0) * 1e3
-    return Timing(float(np.median(ms)), float(np.percentile(ms, 90)))
+        for j, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            ms[i, j] = (time.perf_counter() - t0) * 1e3
+    return [Timing(float(np.median(c)), float(np.percentile(c, 90))) for c in ms.T]
 
 
 def ort_runner(path: Path, image: np.ndarray, threads: int, spin: bool, level: str) -> Callable[[], object]:
@@ -97,7 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=50)
     p.add_argument("--spin", choices=["on", "off", "both"], default="on",
                    help="ONNX Runtime intra-op spin-waiting")
-    p.add_argument("--level", default="ORT_ENABLE_ALL",
+    p.add_argument("--level", nargs="*", default=["ORT_ENABLE_ALL"],
                    choices=["ORT_DISABLE_ALL", "ORT_ENABLE_BASIC", "ORT_ENABLE_EXTENDED", "ORT_ENABLE_ALL"])
     return p.parse_args(argv)
 
@@ -120,14 +124,16 @@ def main(argv: list[str] | None = None) -> int:
         for batch in batches:
             image = rng.uniform(0, 1, (batch, h, w, 3)).astype(np.float32)
             for threads in args.threads:
-                rows = []
-                for spin in spins:
-                    fn = ort_runner(args.onnx_dir / f"{name}.onnx", image, threads, spin, args.level)
-                    rows.append((f"ORT spin={'on' if spin else 'off'}", time_calls(fn, args.runs)))
+                labels, fns = [], []
+                for level in args.level:
+                    for spin in spins:
+                        short = level.removeprefix("ORT_").lower()
+                        labels.append(f"ORT {short} spin={'on' if spin else 'off'}")
+                        fns.append(ort_runner(args.onnx_dir / f"{name}.onnx", image, threads, spin, level))
                 if args.tflite and batch == 1:
-                    fn = tflite_runner(args.tflite / tflite_rel, image, threads)
-                    rows.append(("TFLite XNNPACK", time_calls(fn, args.runs)))
-                for label, t in rows:
+                    labels.append("TFLite XNNPACK")
+                    fns.append(tflite_runner(args.tflite / tflite_rel, image, threads))
+                for label, t in zip(labels, time_interleaved(fns, args.runs)):
                     LOG.info("| %s | %d | %d | %s | %.2f | %.2f |", name, batch, threads, label,
                              t.median_ms, t.p90_ms)
     return 0
