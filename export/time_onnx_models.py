@@ -69,7 +69,7 @@ def ort_runner(path: Path, image: np.ndarray, threads: int, spin: bool, level: s
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feed = {"image": image}
+    feed = {sess.get_inputs()[0].name: image}
     return lambda: sess.run(None, feed)
 
 
@@ -96,6 +96,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     here = Path(__file__).resolve().parents[1]
     p.add_argument("--onnx-dir", type=Path, default=here / "models" / "onnx")
     p.add_argument("--tflite", type=Path, help="folder with the original .tflite files (wheel layout)")
+    p.add_argument("--baseline-dir", type=Path,
+                   help="a second folder of <net>.onnx files (e.g. plain tf2onnx output) timed alongside")
     p.add_argument("--models", nargs="*", choices=list(NETS), default=list(NETS))
     p.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     p.add_argument("--runs", type=int, default=50)
@@ -130,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
                         short = level.removeprefix("ORT_").lower()
                         labels.append(f"ORT {short} spin={'on' if spin else 'off'}")
                         fns.append(ort_runner(args.onnx_dir / f"{name}.onnx", image, threads, spin, level))
+                if args.baseline_dir and batch == 1:
+                    labels.append("ORT baseline")
+                    fns.append(ort_runner(args.baseline_dir / f"{name}.onnx", image, threads, spins[0],
+                                          args.level[0]))
                 if args.tflite and batch == 1:
                     labels.append("TFLite XNNPACK")
                     fns.append(tflite_runner(args.tflite / tflite_rel, image, threads))
