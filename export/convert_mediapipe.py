@@ -29,7 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-import reference_inputs  # sibling file: export/reference_inputs.py (numpy only)
+if __package__:  # imported as mocap.export.convert_mediapipe (tests of the graph rewrites)
+    from . import reference_inputs
+else:  # run as a script in the conversion venv: export/ is sys.path[0]
+    import reference_inputs
 
 LOG = logging.getLogger("convert_mediapipe")
 

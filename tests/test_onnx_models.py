@@ -113,3 +113,104 @@ def test_batch2_equals_two_single_runs(name):
             assert b.shape[0] == 2
             diff = float(np.max(np.abs(b[i : i + 1] - s)))
             assert diff <= TOL[out] / 10, f"{name}/{out}: batch item {i} differs by {diff:.3g}"
+
+
+# ----------------------------------------------------------------- the conversion's graph rewrites
+# Tiny graphs, run before and after each rewrite under ONNX Runtime: the rewrites in
+# export/convert_mediapipe.py must not change what a graph computes.
+
+from types import SimpleNamespace  # noqa: E402
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from mocap.export import convert_mediapipe as conv  # noqa: E402
+
+
+def _run(model, x: np.ndarray) -> list[np.ndarray]:
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {sess.get_inputs()[0].name: x})
+
+
+def _model(nodes, inits, in_shape, out_shape, in_name="x", out_name="y"):
+    graph = helper.make_graph(
+        nodes, "tiny",
+        [helper.make_tensor_value_info(in_name, TensorProto.FLOAT, in_shape)],
+        [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, out_shape)],
+        [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def test_prelu2conv_keeps_the_function():
+    rng = np.random.default_rng(3)
+    alpha = rng.uniform(-2, 3, (1, 4, 1, 1)).astype(np.float32)  # negative and > 1 on purpose
+    model = _model([helper.make_node("PRelu", ["x", "a"], ["y"])], {"a": alpha},
+                   [1, 4, 5, 5], [1, 4, 5, 5])
+    x = rng.normal(size=(1, 4, 5, 5)).astype(np.float32)
+    (want,) = _run(model, x)
+    assert conv.prelu2conv(model) == 1
+    assert [n.op_type for n in model.graph.node] == ["Relu", "Conv", "Conv", "Add"]
+    (got,) = _run(model, x)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_fold_pads_through_transpose_into_two_convs():
+    rng = np.random.default_rng(4)
+    w1 = rng.normal(size=(2, 3, 2, 2)).astype(np.float32)
+    w2 = rng.normal(size=(2, 3, 1, 1)).astype(np.float32)
+    nodes = [
+        helper.make_node("Pad", ["x", "p"], ["xp"]),  # NHWC pad of H and W, as in pose_detection
+        helper.make_node("Transpose", ["xp"], ["t"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["t", "w1"], ["c1"], strides=[2, 2]),
+        helper.make_node("Conv", ["t", "w2"], ["c2"], strides=[2, 2], pads=[0, 0, 1, 1]),
+        helper.make_node("Pad", ["c2", "p2"], ["c2p"]),
+        helper.make_node("Add", ["c1", "c2p"], ["y"]),
+    ]
+    inits = {"p": np.array([0, 1, 1, 0, 0, 1, 1, 0], np.int64), "w1": w1, "w2": w2,
+             "p2": np.array([0, 0, 0, 0, 0, 0, -1, -1], np.int64)}
+    model = _model(nodes, inits, [1, 8, 8, 3], None)
+    x = rng.normal(size=(1, 8, 8, 3)).astype(np.float32)
+    (want,) = _run(model, x)
+    assert conv.fold_pads(model) == 1  # the negative (cropping) Pad before Add is left alone
+    assert [n.op_type for n in model.graph.node].count("Pad") == 1
+    (got,) = _run(model, x)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_make_batch_dynamic_patches_reshape_and_slice():
+    nodes = [
+        helper.make_node("Slice", ["x", "s", "e", "ax"], ["sl"]),
+        helper.make_node("Reshape", ["sl", "shape"], ["y"]),
+    ]
+    inits = {"s": np.array([0, 0], np.int64), "e": np.array([1, 2], np.int64),
+             "ax": np.array([0, 1], np.int64), "shape": np.array([1, 8], np.int64)}
+    model = _model(nodes, inits, [1, 4, 4], [1, 8])
+    assert conv.make_batch_dynamic(model) == 2
+    x = np.arange(3 * 4 * 4, dtype=np.float32).reshape(3, 4, 4)
+    (got,) = _run(model, x)
+    np.testing.assert_array_equal(got, x[:, :2].reshape(3, 8))
+
+
+def test_canonicalize_names_is_independent_of_converter_counters():
+    def build(suffix: str):
+        nodes = [helper.make_node("Relu", ["x"], [f"relu__{suffix}:0"]),
+                 helper.make_node("Add", [f"relu__{suffix}:0", f"c__{suffix}"], ["y"])]
+        model = _model(nodes, {f"c__{suffix}": np.ones(3, np.float32)}, [3], [3])
+        conv.canonicalize_names(model, "tiny")
+        return model.SerializeToString()
+
+    assert build("17") == build("4242")
+
+
+def test_decode_csr_matches_dense():
+    dense = np.array([[0, 1.5, 0, 0, -2], [0, 0, 0, 0, 0], [3, 0, 0, 0.25, 0]], np.float16)
+    rows, cols = np.nonzero(dense)
+    segments = np.searchsorted(rows, np.arange(dense.shape[0] + 1))
+    dims = [SimpleNamespace(format=0, denseSize=3),
+            SimpleNamespace(format=1, arraySegments=SimpleNamespace(values=segments),
+                            arrayIndices=SimpleNamespace(values=cols))]
+    tensor = SimpleNamespace(
+        name="w", shape=np.array(dense.shape),
+        sparsity=SimpleNamespace(traversalOrder=None, blockMap=None, dimMetadata=dims))
+    got = conv.decode_csr(tensor, dense[rows, cols].tobytes())
+    np.testing.assert_array_equal(got, dense)
