@@ -154,6 +154,10 @@ class PoseConfig:
     landmark_filter: OneEuroParams = OneEuroParams(min_cutoff=0.05, beta=80.0)
     aux_filter: OneEuroParams = OneEuroParams(min_cutoff=0.01, beta=10.0)  # always on
     visibility_alpha: float = 0.1  # VisibilitySmoothingCalculator low-pass [6.3]
+    # Ours: when the flag fails on the detector's ROI, re-centre the ROI on the auxiliary
+    # landmarks that crop gave anyway and run the landmark net once more (one extra run, only on
+    # frames without tracking). MediaPipe gives up until the next frame.
+    retry_from_landmarks: bool = True
 
     def __post_init__(self):
         for name in ("min_detection_confidence", "min_tracking_confidence"):
@@ -234,6 +238,10 @@ class HandsConfig:
     landmark_crop: CropSpec = CropSpec(size=(224, 224))
     presence_threshold: float = 0.5
     normalize_z: float = 0.4
+    # Ours: Holistic often puts both sides on the same hand (on the shared clips up to a third of
+    # its two-hand frames); drop the copy whose pose wrist is farther (axis-aligned IoU of the
+    # hands' rects > this). None keeps Holistic's behaviour.
+    duplicate_iou: float | None = 0.5
     # Holistic does not smooth hands [6.1]; set to smooth them anyway (ours).
     smoothing: OneEuroParams | None = None
     palm: PalmFallbackConfig = PalmFallbackConfig()

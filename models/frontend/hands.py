@@ -196,11 +196,12 @@ class HandTracker:
             if res.landmarks[s] is None:
                 res.source[s] = None
 
-        # 4. Palm fallback for sides still without a hand (ours).
+        # 4. Both sides on one hand: keep it on the nearer side (ours); then the palm fallback
+        # for sides still without a hand (ours).
+        self._drop_duplicates(anchors, wh, res)
         if self.palm_detector is not None:
             self._palm_fallback(rgb, anchors, body_scale_px, res)
-
-        self._drop_duplicates(anchors, wh, res)
+            self._drop_duplicates(anchors, wh, res)
         self.prev = [res.landmarks[s] for s in range(2)]
         return res
 
@@ -257,13 +258,12 @@ class HandTracker:
 
     def _drop_duplicates(self, anchors, wh, res: HandsResult) -> None:
         """If both sides landed on the same hand, keep it on the side whose pose wrist is nearer."""
-        if res.landmarks[0] is None or res.landmarks[1] is None:
+        thr = self.cfg.duplicate_iou
+        if thr is None or res.landmarks[0] is None or res.landmarks[1] is None:
             return
-        if res.source[0] == "pose" and res.source[1] == "pose":
-            return  # Holistic's own behaviour: never second-guess two pose-driven hands
         ra = hand_landmarks_to_rect(res.landmarks[0], wh)
         rb = hand_landmarks_to_rect(res.landmarks[1], wh)
-        if rect_iou_axis_aligned(ra, rb) <= 0.5:
+        if rect_iou_axis_aligned(ra, rb) <= thr:
             return
         wrists = self._wrist_px(anchors, wh)
         scale = np.asarray(wh, np.float32)

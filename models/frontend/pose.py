@@ -118,14 +118,14 @@ class PoseLandmarkNet:
                                               "heatmap": (h // 4, w // 4, n)})
         self._buf = np.empty((1, h, w, 3), np.float32)
 
-    def __call__(self, rgb: np.ndarray, rect: NormalizedRect) -> tuple[np.ndarray | None, float]:
+    def __call__(self, rgb: np.ndarray, rect: NormalizedRect, always: bool = False) -> tuple[np.ndarray | None, float]:
         """Returns (landmarks (39, 5) [x, y, z, visibility, presence] image-normalised, or None when
-        the flag is not above min_tracking_confidence; the flag)."""
+        the flag is not above min_tracking_confidence and not `always`; the flag)."""
         cfg = self.cfg
         batch, pads = crop_rois(rgb, [rect], cfg.landmark_crop, out=self._buf)
         out = self.net(batch)
         flag = float(out["pose_flag"][0, 0])
-        if not flag > cfg.min_tracking_confidence:  # ThresholdingCalculator, strict '>'
+        if not flag > cfg.min_tracking_confidence and not always:  # ThresholdingCalculator, strict '>'
             return None, flag
         lm = decode_pose_landmarks(out["landmarks"][0], cfg.landmark_crop.size, cfg.num_landmarks)
         lm = refine_from_heatmap(lm, out["heatmap"][0], cfg.heatmap_kernel_size, cfg.heatmap_min_confidence)
@@ -176,9 +176,21 @@ class BlazePoseTracker:
         if rect is None:
             return self._lost(timings, detector_ran, None)
         t0 = time.perf_counter()
-        lm39, flag = self.landmark_net(rgb, rect)
+        retry = detector_ran and cfg.retry_from_landmarks
+        lm39, flag = self.landmark_net(rgb, rect, always=retry)
+        if retry and not flag > cfg.min_tracking_confidence:
+            a0, a1 = cfg.aux_landmarks
+            retry_rect = None
+            if np.isfinite(lm39[[a0, a1], :2]).all():
+                retry_rect = transform_rect(
+                    rect_from_alignment_points(lm39[a0], lm39[a1], wh, cfg.alignment_target_degrees), wh, cfg.roi_transform)
+            if retry_rect is not None and retry_rect.width > 0:
+                rect = retry_rect
+                lm39, flag = self.landmark_net(rgb, rect)
+            else:
+                lm39 = None
         timings["pose_landmark"] = _ms(t0)
-        if lm39 is None:
+        if lm39 is None or not flag > cfg.min_tracking_confidence:
             return self._lost(timings, detector_ran, rect)
 
         t_ns = int(round(timestamp_s * 1e9))
