@@ -545,8 +545,61 @@ def fold_pads(model) -> int:
     return folded
 
 
+def canonical_node_order(graph) -> list:
+    """Topological order of the graph's nodes that depends only on the graph's structure.
+
+    tf2onnx's own node order varies between runs on branchy graphs. Each node gets a key: the
+    SHA-256 of its op, attributes and inputs (producer keys, constant contents, graph inputs);
+    Kahn's algorithm then always emits the ready node with the smallest key.
+    """
+    import heapq
+
+    from onnx import numpy_helper
+
+    inits = {t.name: t for t in graph.initializer}
+    producer = {o: (i, slot) for i, n in enumerate(graph.node) for slot, o in enumerate(n.output)}
+    keys: dict[int, str] = {}
+
+    def key_of(i: int) -> str:  # graph.node is topologically sorted (ONNX requires it)
+        if i not in keys:
+            node = graph.node[i]
+            parts = [node.domain, node.op_type]
+            parts += [a.SerializeToString().hex() for a in sorted(node.attribute, key=lambda a: a.name)]
+            for name in node.input:
+                if name in producer:
+                    parts.append(f"{key_of(producer[name][0])}:{producer[name][1]}")
+                elif name in inits:
+                    arr = numpy_helper.to_array(inits[name])
+                    parts.append(f"{arr.dtype}{arr.shape}" + sha256_of(arr.tobytes()))
+                else:
+                    parts.append(f"in:{name}")
+            keys[i] = sha256_of("|".join(parts).encode())
+        return keys[i]
+
+    for i in range(len(graph.node)):
+        key_of(i)
+    consumers: dict[int, list[int]] = {i: [] for i in range(len(graph.node))}
+    indegree = [0] * len(graph.node)
+    for i, node in enumerate(graph.node):
+        deps = {producer[n][0] for n in node.input if n in producer}
+        indegree[i] = len(deps)
+        for d in deps:
+            consumers[d].append(i)
+    ready = [(keys[i], i) for i in range(len(graph.node)) if indegree[i] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, i = heapq.heappop(ready)
+        order.append(graph.node[i])
+        for c in consumers[i]:
+            indegree[c] -= 1
+            if indegree[c] == 0:
+                heapq.heappush(ready, (keys[c], c))
+    return order
+
+
 def canonicalize_names(model, graph_name: str) -> None:
-    """Make names reproducible so the same inputs give byte-identical files.
+    """Make node order and names reproducible so the same inputs give byte-identical files.
 
     tf2onnx appends process-global counters (`__3817`) and, when it merges equal constants,
     keeps whichever name its (hash-seeded) set yields first. So: initializers are named after
@@ -556,6 +609,9 @@ def canonicalize_names(model, graph_name: str) -> None:
     import re
 
     graph = model.graph
+    nodes = canonical_node_order(graph)
+    del graph.node[:]
+    graph.node.extend(nodes)
     keep = {v.name for v in list(graph.input) + list(graph.output)}
     init_names = {t.name for t in graph.initializer}
     mapping: dict[str, str] = {}
