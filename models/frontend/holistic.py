@@ -72,9 +72,14 @@ class Frontend:
 
     @classmethod
     def from_onnx(cls, model_dir: str | Path | None = None, ort: OrtConfig = OrtConfig(),
-                  config: FrontendConfig = FrontendConfig()) -> "Frontend":
+                  config: FrontendConfig = FrontendConfig(), body: BodyStage | None = None) -> "Frontend":
         """Load the MediaPipe nets (ONNX) from model_dir (default: the package's models/onnx).
 
+        Args:
+            ort: ONNX Runtime settings for every net (on the 2-core development machine
+                threads=1 is faster than 2: intra-op threads spin against each other).
+            body: another body stage to use instead of BlazePose (e.g. an MMPose adapter); the
+                pose nets are then not loaded.
         Raises:
             EngineError: a model file is missing, unreadable or lacks the contract's names.
         """
@@ -83,9 +88,10 @@ class Frontend:
         def load(key):
             return OrtEngine(d / MODEL_FILES[key], ort)
 
-        body = BlazePoseTracker(PoseDetector(load("pose_detector"), config.pose),
-                                PoseLandmarkNet(load("pose_landmark"), config.pose), config.pose,
-                                (config.hands.pose_points_left, config.hands.pose_points_right))
+        if body is None:
+            body = BlazePoseTracker(PoseDetector(load("pose_detector"), config.pose),
+                                    PoseLandmarkNet(load("pose_landmark"), config.pose), config.pose,
+                                    (config.hands.pose_points_left, config.hands.pose_points_right))
         hands = None
         if config.enable_hands:
             hc = config.hands

@@ -201,9 +201,10 @@ class BlazePoseTracker:
         # Object scale: ROI from the UNFILTERED aux points without the 1.25 scale (6.1).
         scale_rect = rect_from_alignment_points(aux[0], aux[1], wh, cfg.alignment_target_degrees)
         scale_px = (scale_rect.width * W + scale_rect.height * H) / 2
-        sm = raw.copy()
-        sm[:, 3] = self.vis_smoother.apply(raw[:, 3])
-        if cfg.smooth_landmarks:
+        sm = raw
+        if cfg.smooth_landmarks:  # smooth_landmarks switches both filters of the 33 points (6.1)
+            sm = raw.copy()
+            sm[:, 3] = self.vis_smoother.apply(raw[:, 3])
             sm = self.lm_smoother.apply(t_ns, sm, wh, scale_px)
         aux_sm = aux.copy()
         aux_sm[:, 3] = self.aux_vis_smoother.apply(aux[:, 3])
