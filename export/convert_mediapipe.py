@@ -26,8 +26,12 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # heavy imports stay inside the functions that need them
+    from onnx import GraphProto, ModelProto, NodeProto, TensorProto
 
 if __package__:  # imported as mocap.export.convert_mediapipe (tests of the graph rewrites)
     from . import reference_inputs
@@ -35,6 +39,9 @@ else:  # run as a script in the conversion venv: export/ is sys.path[0]
     import reference_inputs
 
 LOG = logging.getLogger("convert_mediapipe")
+
+# TFLite output tensors in subgraph order: (name, shape).
+TfliteOutputs = list[tuple[str, tuple[int, ...]]]
 
 MEDIAPIPE_VERSION = "0.10.21"
 OPSET = 17
@@ -165,7 +172,7 @@ def wheel2tflite(wheel: Path, spec: ModelSpec, dest: Path) -> Path:
 # --------------------------------------------------------------------------- densify
 
 
-def decode_csr(tensor, buffer_data: bytes) -> np.ndarray:
+def decode_csr(tensor: object, buffer_data: bytes) -> np.ndarray:
     """Decode one sparse TFLite tensor (dims DENSE..., last dim SPARSE_CSR, no block map).
 
     Args:
@@ -278,7 +285,7 @@ def tflite2onnx(src: Path, dst: Path, opset: int = OPSET) -> Path:
     return dst
 
 
-def tflite_output_names(path: Path) -> list[str]:
+def tflite_output_names(path: Path) -> TfliteOutputs:
     """TFLite output tensor names and shapes in subgraph output order."""
     import tensorflow as tf
 
@@ -286,7 +293,7 @@ def tflite_output_names(path: Path) -> list[str]:
     return [(d["name"], tuple(int(s) for s in d["shape"])) for d in interp.get_output_details()]
 
 
-def prune_dead(model) -> None:
+def prune_dead(model: ModelProto) -> None:
     """Remove nodes and initializers that no graph output depends on (in place)."""
     graph = model.graph
     needed = {o.name for o in graph.output}
@@ -305,7 +312,7 @@ def prune_dead(model) -> None:
     LOG.info("pruned %d dead nodes", dropped)
 
 
-def rename_tensor(model, old: str, new: str) -> None:
+def rename_tensor(model: ModelProto, old: str, new: str) -> None:
     """Rename a tensor everywhere in the graph (node inputs/outputs, graph I/O)."""
     graph = model.graph
     for node in graph.node:
@@ -316,7 +323,7 @@ def rename_tensor(model, old: str, new: str) -> None:
             vi.name = new
 
 
-def set_io(model, spec: ModelSpec, tflite_outputs: list[tuple[str, tuple[int, ...]]]) -> None:
+def set_io(model: ModelProto, spec: ModelSpec, tflite_outputs: TfliteOutputs) -> None:
     """Rename input to `image`, keep and rename the wanted outputs in spec order, drop the rest.
 
     Outputs are matched by their position in the TFLite subgraph output order after checking
@@ -340,7 +347,7 @@ def set_io(model, spec: ModelSpec, tflite_outputs: list[tuple[str, tuple[int, ..
     rename_tensor(model, graph.input[0].name, "image")
 
 
-def reshape_output(model, name: str, shape: tuple[int, ...]) -> None:
+def reshape_output(model: ModelProto, name: str, shape: tuple[int, ...]) -> None:
     """Give output `name` the shape `shape` (batch axis becomes -1 = follows the input).
 
     If the output already comes from a Reshape with a constant target, that target is replaced;
@@ -372,7 +379,7 @@ def reshape_output(model, name: str, shape: tuple[int, ...]) -> None:
                 dims.add().dim_value = d
 
 
-def make_batch_dynamic(model, dim_name: str = "N") -> int:
+def make_batch_dynamic(model: ModelProto, dim_name: str = "N") -> int:
     """Turn batch 1 into a symbolic dimension: graph I/O dim 0 and hard-coded Reshape targets.
 
     Every Reshape whose constant target starts with 1 (and has no -1 elsewhere) gets -1 there,
@@ -402,7 +409,7 @@ def make_batch_dynamic(model, dim_name: str = "N") -> int:
     return patched
 
 
-def patch_batch_slice(node, graph) -> bool:
+def patch_batch_slice(node: NodeProto, graph: GraphProto) -> bool:
     """Open the end of a constant Slice over axis 0 [0, 1) so it keeps any batch; True if patched.
 
     A fresh ends initializer is written (the original may be shared with other Slices).
@@ -426,7 +433,7 @@ def patch_batch_slice(node, graph) -> bool:
     return True
 
 
-def prelu2conv(model) -> int:
+def prelu2conv(model: ModelProto) -> int:
     """Rewrite every PRelu with constant per-channel alpha as Relu + two 1x1 depthwise Convs + Add.
 
     PRelu(x) = alpha * x + (1 - alpha) * Relu(x), per channel. ONNX Runtime's CPU PRelu is a slow
@@ -469,7 +476,7 @@ def prelu2conv(model) -> int:
     return count
 
 
-def _zero_pad_amounts(node, inits) -> np.ndarray | None:
+def _zero_pad_amounts(node: NodeProto, inits: dict[str, TensorProto]) -> np.ndarray | None:
     """The pads of a constant-zero Pad with constant pads, as (2, rank) begin/end, else None."""
     from onnx import helper, numpy_helper
 
@@ -485,7 +492,7 @@ def _zero_pad_amounts(node, inits) -> np.ndarray | None:
     return pads.reshape(2, -1)
 
 
-def fold_pads(model) -> int:
+def fold_pads(model: ModelProto) -> int:
     """Fold zero Pads (spatial axes only) into the pads of the Convs that consume them.
 
     Conv(Pad0(x), pads=p) == Conv(x, pads=p + pad) for zero padding. tf2onnx leaves a Pad where
@@ -545,7 +552,7 @@ def fold_pads(model) -> int:
     return folded
 
 
-def canonical_node_order(graph) -> list:
+def canonical_node_order(graph: GraphProto) -> list[NodeProto]:
     """Topological order of the graph's nodes that depends only on the graph's structure.
 
     tf2onnx's own node order varies between runs on branchy graphs. Each node gets a key: the
@@ -598,7 +605,7 @@ def canonical_node_order(graph) -> list:
     return order
 
 
-def canonicalize_names(model, graph_name: str) -> None:
+def canonicalize_names(model: ModelProto, graph_name: str) -> None:
     """Make node order and names reproducible so the same inputs give byte-identical files.
 
     tf2onnx appends process-global counters (`__3817`) and, when it merges equal constants,
@@ -646,7 +653,7 @@ def canonicalize_names(model, graph_name: str) -> None:
     graph.name = graph_name
 
 
-def check_fp32(model, name: str) -> None:
+def check_fp32(model: ModelProto, name: str) -> None:
     """Raise RuntimeError if any float initializer is not float32 (fp16 must have been folded)."""
     from onnx import TensorProto
 
@@ -656,7 +663,7 @@ def check_fp32(model, name: str) -> None:
         raise RuntimeError(f"{name}: non-fp32 weights or casts left: {bad[:3]}")
 
 
-def onnx2clean_onnx(path: Path, spec: ModelSpec, tflite_outputs) -> Path:
+def onnx2clean_onnx(path: Path, spec: ModelSpec, tflite_outputs: TfliteOutputs) -> Path:
     """Post-process tf2onnx's file in place: I/O names, cut outputs, dynamic batch, fp32 check."""
     import onnx
 
@@ -665,7 +672,8 @@ def onnx2clean_onnx(path: Path, spec: ModelSpec, tflite_outputs) -> Path:
     for name, shape in spec.final_shapes.items():
         reshape_output(model, name, shape)
     if spec.dynamic_batch:
-        LOG.info("%s: dynamic batch, %d Reshape/Slice nodes patched", spec.name, make_batch_dynamic(model))
+        patched = make_batch_dynamic(model)
+        LOG.info("%s: dynamic batch, %d Reshape/Slice nodes patched", spec.name, patched)
     LOG.info("%s: %d PRelu rewritten as Relu + depthwise 1x1 Convs", spec.name, prelu2conv(model))
     LOG.info("%s: %d zero Pads folded into Convs", spec.name, fold_pads(model))
     prune_dead(model)
