@@ -29,7 +29,6 @@ from .netio import BoundNet
 from .rect import (NormalizedRect, hand_landmarks_to_rect, hand_rect_from_pose, palm_detection_to_rect,
                    rect_from_alignment_points, rect_iou_axis_aligned, roi_tracking_keeps_previous, transform_rect)
 
-SIDES = ("left", "right")  # the person's left / right, K67 order
 
 
 def _ms(t0: float) -> float:
