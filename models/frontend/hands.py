@@ -30,7 +30,6 @@ from .rect import (NormalizedRect, hand_landmarks_to_rect, hand_rect_from_pose, 
                    rect_from_alignment_points, rect_iou_axis_aligned, roi_tracking_keeps_previous, transform_rect)
 
 
-
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1e3
 
