@@ -49,7 +49,7 @@ def live_config_from_args(args: argparse.Namespace, **overrides):
     providers, require = PROVIDER_CHOICES[args.provider]
     video = args.video if args.video is not None or args.camera is not None else DEFAULT_VIDEO
     fields = dict(
-        video=video, camera=args.camera, out=args.out, threads=args.threads,
+        video=video, camera=args.camera, out=getattr(args, "out", Path("out")), threads=args.threads,
         providers=providers, require_provider=require, model_dir=args.model_dir,
         body_model=args.body_model, max_frames=args.max_frames,
         headless=getattr(args, "headless", True), save_video=getattr(args, "save_video", False),

@@ -54,5 +54,8 @@ def draw_rois(bgr: np.ndarray, rois: Iterable) -> None:
 
 
 def draw_status(bgr: np.ndarray, text: str) -> None:
-    cv2.putText(bgr, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(bgr, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    """A white status line on a dark box in the top-left corner, in place."""
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.6
+    (w, h), base = cv2.getTextSize(text, font, scale, 1)
+    cv2.rectangle(bgr, (4, 4), (12 + w, 12 + h + base), (0, 0, 0), -1)
+    cv2.putText(bgr, text, (8, 8 + h), font, scale, (255, 255, 255), 1, cv2.LINE_AA)

@@ -1,7 +1,8 @@
-"""The staged, threaded live pipeline: capture -> 2D front end -> output (draw, record, show).
+"""The staged, threaded live pipeline: capture -> body -> hands -> output (draw, record, show).
 
 Each stage runs in its own thread and hands frames on through a small bounded queue, so
-capture, inference and drawing/encoding overlap on separate cores. The end of the input
+decoding, the body nets of frame t+1, the hand nets of frame t and drawing/encoding overlap
+on separate cores (ONNX Runtime releases the GIL while a net runs). The end of the input
 (or Ctrl-C) travels down the queues as a sentinel; every stage drains, then the files are
 written for exactly the frames processed.
 """
@@ -22,7 +23,6 @@ import numpy as np
 
 from .capture import END, CaptureThread, Frame, VideoSource
 from .draw import draw_k67, draw_rois, draw_status
-from .errors import AppError
 from .record import OverlayWriter, Recorder, RunInfo, prepare_out_dir
 from .timing import stopwatch
 
@@ -74,7 +74,9 @@ class Work:
 
     frame: Frame
     timings_ms: dict[str, float] = field(default_factory=dict)
-    result: object = None
+    rgb: np.ndarray | None = None  # the frame in RGB, for the nets
+    body: object = None            # the body stage's result
+    result: object = None          # the front end's FrontendResult
 
 
 class StageThread(threading.Thread):
@@ -163,12 +165,16 @@ class LiveRun:
                                  dynamic_ncols=True, leave=True)
 
     # --- stages -------------------------------------------------------------------------
-    def infer(self, frame: Frame) -> Work:
+    def body_stage(self, frame: Frame) -> Work:
         work = Work(frame, {"capture": frame.read_ms})
-        with stopwatch(work.timings_ms, "stage_infer"):
-            rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
-            work.result = self.frontend.process(rgb, frame.timestamp_s)
+        work.rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+        work.body = self.frontend.process_body(work.rgb, frame.timestamp_s)
+        return work
+
+    def hand_stage(self, work: Work) -> Work:
+        work.result = self.frontend.process_hands(work.rgb, work.body, work.frame.timestamp_s)
         work.timings_ms.update(work.result.timings_ms)
+        work.rgb = work.body = None
         return work
 
     def output(self, work: Work) -> Work:
@@ -203,12 +209,15 @@ class LiveRun:
 
     # --- orchestration --------------------------------------------------------------------
     def run(self) -> Recorder:
-        q_frames: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
-        q_results: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
+        q_frames, q_bodies, q_results = (queue.Queue(maxsize=QUEUE_SIZE) for _ in range(3))
         capture = CaptureThread(self.source, q_frames, self.stop, self.cfg.max_frames)
-        infer = StageThread("infer", self.infer, q_frames, q_results, self.abort, self.errors)
-        output = StageThread("output", self.output, q_results, None, self.abort, self.errors)
-        threads = [capture, infer, output]
+        stages = [
+            StageThread("body", self.body_stage, q_frames, q_bodies, self.abort, self.errors),
+            StageThread("hands", self.hand_stage, q_bodies, q_results, self.abort, self.errors),
+            StageThread("output", self.output, q_results, None, self.abort, self.errors),
+        ]
+        output = stages[-1]
+        threads = [capture, *stages]
         interrupted = 0
         try:
             for t in threads:

@@ -43,7 +43,7 @@ def render_markdown(report: dict) -> str:
         "",
         f"- machine: {report['device']} ({report['cores']} cores); back end {report['backend']} "
         f"({report['provider']}), {report['threads']} thread(s) per net",
-        f"- versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
         f"- frames: {report['frames_processed']} (first {report['warmup_frames_excluded']} excluded from "
         f"the statistics); end-to-end throughput **{report['fps']:.1f} fps**; capture-to-result latency "
         f"{report['latency_ms']['median']:.1f} ms median / {report['latency_ms']['p90']:.1f} ms p90",

@@ -7,6 +7,7 @@ A missing point has confidence 0 and any x, y.
 from __future__ import annotations
 
 from enum import IntEnum
+from functools import lru_cache
 
 import numpy as np
 
@@ -69,20 +70,29 @@ COCO_WHOLEBODY_LEFT_HAND = slice(91, 112)
 COCO_WHOLEBODY_RIGHT_HAND = slice(112, 133)
 
 
+@lru_cache(maxsize=None)
+def _gathers(table: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A slot table as two gather index arrays (a == b for a copy) and a mask of empty slots."""
+    if any(len(src) > 2 for src in table):
+        raise ValueError("a slot takes at most two sources")
+    a = np.array([src[0] if src else 0 for src in table])
+    b = np.array([src[-1] if src else 0 for src in table])
+    return a, b, np.array([not src for src in table])
+
+
 def remap(points: np.ndarray, table: tuple[tuple[int, ...], ...]) -> np.ndarray:
-    """Map (..., N, 3) points (x, y, confidence) to (..., len(table), 3) by a slot table.
+    """Map (..., N, 3) points (x, y, confidence) to (..., len(table), 3) float32 by a slot table.
 
     A slot with two sources is their mean with the minimum confidence; an empty slot has
-    confidence 0 and x = y = 0.
+    confidence 0 and x = y = 0. Two gathers, no Python loop: it runs on every frame.
     """
     points = np.asarray(points, dtype=np.float32)
-    out = np.zeros(points.shape[:-2] + (len(table), 3), dtype=np.float32)
-    for slot, src in enumerate(table):
-        if not src:
-            continue
-        sel = points[..., list(src), :]
-        out[..., slot, :2] = sel[..., :2].mean(axis=-2)
-        out[..., slot, 2] = sel[..., 2].min(axis=-1)
+    a, b, empty = _gathers(table)
+    pa, pb = points[..., a, :], points[..., b, :]
+    out = np.empty(pa.shape, np.float32)
+    out[..., :2] = (pa[..., :2] + pb[..., :2]) * 0.5
+    out[..., 2] = np.minimum(pa[..., 2], pb[..., 2])
+    out[..., empty, :] = 0.0
     return out
 
 

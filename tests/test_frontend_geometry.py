@@ -13,11 +13,9 @@ from mocap.models.frontend.crop import crop_matrix, crop_rois, pad_roi
 from mocap.models.frontend.detection import Detections, decode_detections, remove_detection_letterbox, weighted_nms
 from mocap.models.frontend.landmarks import (decode_hand_landmarks, decode_pose_landmarks, project_landmarks,
                                              refine_from_heatmap, remove_landmark_letterbox)
-from mocap.models.frontend.pose import SlotRemap
 from mocap.models.frontend.rect import (NormalizedRect, hand_landmarks_to_rect, hand_rect_from_pose,
                                         normalize_radians, palm_detection_to_rect, rect_from_alignment_points,
                                         roi_tracking_keeps_previous, transform_rect)
-from mocap.models.keypoints import BLAZEPOSE_TO_BODY25, remap
 
 WH = (200, 100)  # a non-square image, so that W/H mix-ups show
 
@@ -266,12 +264,3 @@ def test_heatmap_refinement_as_written():
 
 
 # ---------------------------------------------------------------- K67 (DESIGN 4)
-def test_blazepose_to_body25_slot_remap_matches_table():
-    rng = np.random.default_rng(0)
-    pts = rng.random((33, 3)).astype(np.float32)
-    np.testing.assert_allclose(SlotRemap(BLAZEPOSE_TO_BODY25)(pts), remap(pts, BLAZEPOSE_TO_BODY25), atol=1e-6)
-    out = SlotRemap(BLAZEPOSE_TO_BODY25)(pts)
-    np.testing.assert_allclose(out[1, :2], (pts[11, :2] + pts[12, :2]) / 2)  # Neck
-    assert out[1, 2] == min(pts[11, 2], pts[12, 2])
-    np.testing.assert_array_equal(out[4], pts[16])  # RWrist = BlazePose right wrist
-    assert out[20, 2] == 0 and out[23, 2] == 0  # small toes: no source

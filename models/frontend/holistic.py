@@ -64,6 +64,7 @@ class Frontend:
         self.body = body
         self.hands = hands if config.enable_hands else None
         self.config = config
+        self.engines: list = []  # the engines behind the stages (for reporting the provider)
         self._last_t: float | None = None
         self._hand_smoothers = None
         if config.hands.smoothing is not None:
@@ -72,23 +73,34 @@ class Frontend:
 
     @classmethod
     def from_onnx(cls, model_dir: str | Path | None = None, ort: OrtConfig = OrtConfig(),
-                  config: FrontendConfig = FrontendConfig(), body: BodyStage | None = None) -> "Frontend":
+                  config: FrontendConfig = FrontendConfig(), body: BodyStage | None = None,
+                  body_model: str | Path | None = None) -> "Frontend":
         """Load the MediaPipe nets (ONNX) from model_dir (default: the package's models/onnx).
 
         Args:
             ort: ONNX Runtime settings for every net (on the 2-core development machine
                 threads=1 is faster than 2: intra-op threads spin against each other).
-            body: another body stage to use instead of BlazePose (e.g. an MMPose adapter); the
-                pose nets are then not loaded.
+            body: another body stage to use instead of BlazePose; the pose nets are then not loaded.
+            body_model: an MMPose RTMPose/RTMW SimCC ONNX file to use as the body landmark net
+                (the MediaPipe pose detector still finds the person when tracking is lost).
         Raises:
             EngineError: a model file is missing, unreadable or lacks the contract's names.
         """
         d = Path(model_dir) if model_dir is not None else default_model_dir()
+        engines: list[OrtEngine] = []
 
         def load(key):
-            return OrtEngine(d / MODEL_FILES[key], ort)
+            engines.append(OrtEngine(d / MODEL_FILES[key], ort))
+            return engines[-1]
 
-        if body is None:
+        if body_model is not None:
+            from .mmpose import MMPoseBodyLandmarker
+            from .mmpose_stage import MMPoseBodyStage, MMPoseStageConfig
+
+            engines.append(OrtEngine(body_model, ort))
+            body = MMPoseBodyStage(MMPoseBodyLandmarker(engines[-1]), PoseDetector(load("pose_detector"), config.pose),
+                                   MMPoseStageConfig(pose=config.pose))
+        elif body is None:
             body = BlazePoseTracker(PoseDetector(load("pose_detector"), config.pose),
                                     PoseLandmarkNet(load("pose_landmark"), config.pose), config.pose,
                                     (config.hands.pose_points_left, config.hands.pose_points_right))
@@ -98,7 +110,9 @@ class Frontend:
             palm = PalmDetector(load("palm_detector"), hc.palm) if hc.palm.enabled else None
             hands = HandTracker(HandRecropNet(load("hand_recrop"), hc), HandLandmarkNet(load("hand_landmark"), hc),
                                 hc, palm)
-        return cls(body, hands, config)
+        frontend = cls(body, hands, config)
+        frontend.engines.extend(engines)
+        return frontend
 
     def reset(self) -> None:
         """Forget all tracking state (new video or a cut)."""
@@ -110,8 +124,13 @@ class Frontend:
                 s.reset()
         self._last_t = None
 
+    @property
+    def provider(self) -> str:
+        """The execution provider(s) that actually run the nets, e.g. 'CPUExecutionProvider'."""
+        return "+".join(sorted({e.provider for e in self.engines})) or "unknown"
+
     def process(self, rgb: np.ndarray, timestamp_s: float) -> FrontendResult:
-        """Run one frame.
+        """Run one frame: `process_hands(rgb, process_body(rgb, timestamp_s))`.
 
         Args:
             rgb: (H, W, 3) uint8 RGB image.
@@ -119,6 +138,11 @@ class Frontend:
         Raises:
             ValueError: wrong image type/shape, or a timestamp not after the previous one.
         """
+        return self.process_hands(rgb, self.process_body(rgb, timestamp_s), timestamp_s)
+
+    def process_body(self, rgb: np.ndarray, timestamp_s: float) -> BodyResult:
+        """The body stage of one frame. With `process_hands` it may run in another thread, so the
+        body of frame t+1 overlaps the hands of frame t (each stage keeps its own state)."""
         if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3):
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {getattr(rgb, 'dtype', type(rgb))} "
                              f"{getattr(rgb, 'shape', '')}")
@@ -127,16 +151,25 @@ class Frontend:
                              "call reset() for a new stream")
         self._last_t = timestamp_s
         t_start = time.perf_counter()
+        body = self.body(rgb, timestamp_s)
+        body.timings_ms["body_stage"] = (time.perf_counter() - t_start) * 1e3
+        return body
+
+    def process_hands(self, rgb: np.ndarray, body: BodyResult, timestamp_s: float) -> FrontendResult:
+        """The hand stage of one frame and the K67 assembly, after `process_body` of that frame."""
+        t_start = time.perf_counter()
         H, W = rgb.shape[:2]
         k67 = np.zeros((NUM_K67, 3), np.float32)
         k67_raw = np.zeros((NUM_K67, 3), np.float32)
-        body = self.body(rgb, timestamp_s)
         timings = dict(body.timings_ms)
         hands_res = None
         if body.found:
             k67[:NUM_BODY] = body.body25
             k67_raw[:NUM_BODY] = body.body25_raw
-        if self.hands is not None:
+        if body.hands_px is not None:  # the body net gave the hands (COCO-WholeBody)
+            k67[LEFT_HAND], k67[RIGHT_HAND] = body.hands_px
+            k67_raw[LEFT_HAND], k67_raw[RIGHT_HAND] = body.hands_px_raw
+        elif self.hands is not None:
             hands_res = self.hands(rgb, body.hand_anchors if body.found else None,
                                    body.wrist_visibility, body.scale_px)
             timings.update(hands_res.timings_ms)
@@ -155,8 +188,9 @@ class Frontend:
                     lm = self._hand_smoothers[s].apply(int(round(timestamp_s * 1e9)), lm, (W, H), scale)
                 k67[sl, :2] = lm[:, :2] * to_px
                 k67[sl, 2] = hands_res.presence[s]
-        timings["frontend_total"] = (time.perf_counter() - t_start) * 1e3
-        have = [hands_res is not None and hands_res.landmarks[s] is not None for s in range(2)]
+        timings["hand_stage"] = (time.perf_counter() - t_start) * 1e3
+        timings["frontend_total"] = timings["body_stage"] + timings["hand_stage"]
+        have = [bool(k67[sl, 2].max() > 0) for sl in (LEFT_HAND, RIGHT_HAND)]
         return FrontendResult(
             k67=k67, k67_raw=k67_raw, timings_ms=timings,
             rois={"pose": body.roi,

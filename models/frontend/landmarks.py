@@ -12,7 +12,9 @@ from .rect import NormalizedRect
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    """Logistic function; logits are clipped to +-80 first so exp() cannot overflow (the result
+    is 0 or 1 to float32 precision there anyway)."""
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0)))
 
 
 def decode_pose_landmarks(raw: np.ndarray, crop_wh: tuple[int, int], num_landmarks: int = 39) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from mocap.engines.base import Engine
-from mocap.models.keypoints import BLAZEPOSE_TO_BODY25
+from mocap.models.keypoints import BLAZEPOSE_TO_BODY25, remap
 
 from .anchors import ssd_anchors
 from .config import PoseConfig
@@ -48,6 +48,10 @@ class BodyResult:
     roi: NormalizedRect | None = None
     detector_ran: bool = False
     landmarks: np.ndarray | None = None  # (33, 5) normalised, smoothed (BlazePose only)
+    # Body nets that also give the hands (COCO-WholeBody): (2, 21, 3) [left, right] px + confidence,
+    # smoothed / raw. The Frontend then takes these instead of running the hand nets.
+    hands_px: np.ndarray | None = None
+    hands_px_raw: np.ndarray | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -59,28 +63,6 @@ class BodyStage(Protocol):
     def reset(self) -> None: ...
 
 
-class SlotRemap:
-    """keypoints.remap as two gathers: slot = mean of sources a, b (a == b for a copy), confidence
-    = min; empty slots 0. Same result as `remap(points, table)` without a Python loop per frame."""
-
-    def __init__(self, table: tuple[tuple[int, ...], ...]):
-        self.a = np.array([s[0] if s else 0 for s in table])
-        self.b = np.array([s[-1] if s else 0 for s in table])
-        self.empty = np.array([not s for s in table])
-        if any(len(s) > 2 for s in table):
-            raise ValueError("SlotRemap supports at most two sources per slot")
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        """(N, 3) (x, y, conf) -> (len(table), 3) float32."""
-        pa, pb = points[self.a], points[self.b]
-        out = np.empty((len(self.a), 3), np.float32)
-        out[:, :2] = (pa[:, :2] + pb[:, :2]) * 0.5
-        out[:, 2] = np.minimum(pa[:, 2], pb[:, 2])
-        out[self.empty] = 0.0
-        return out
-
-
-BLAZEPOSE_TO_BODY25_REMAP = SlotRemap(BLAZEPOSE_TO_BODY25)
 
 
 def _ms(t0: float) -> float:
@@ -217,10 +199,10 @@ class BlazePoseTracker:
         pts = np.empty((n, 3), np.float32)
         pts[:, :2] = raw[:, :2] * to_px
         pts[:, 2] = raw[:, 3] * flag
-        body_raw = BLAZEPOSE_TO_BODY25_REMAP(pts)
+        body_raw = remap(pts, BLAZEPOSE_TO_BODY25)
         pts[:, :2] = sm[:, :2] * to_px
         pts[:, 2] = sm[:, 3] * flag
-        body = BLAZEPOSE_TO_BODY25_REMAP(pts)
+        body = remap(pts, BLAZEPOSE_TO_BODY25)
         return BodyResult(
             found=True, body25=body, body25_raw=body_raw,
             hand_anchors=sm[self.hand_points, :2].astype(np.float32),
