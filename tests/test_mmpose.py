@@ -33,6 +33,9 @@ from mocap.models.frontend.mmpose import (
     invert_affine,
     simcc_scores_to_confidence,
 )
+from mocap.models.frontend.detection import Detections
+from mocap.models.frontend.mmpose_stage import MMPoseBodyStage
+from mocap.models.keypoints import Body25
 
 # The synthetic net's argmax lands on a whole input pixel, so each coordinate is found to within half an
 # input pixel plus blob-quantisation noise; this margin is per axis, in input pixels, and is converted to
@@ -395,3 +398,64 @@ def test_bbox_from_keypoints():
     np.testing.assert_allclose(bbox_from_keypoints(kpts, (200, 300)), [87.5, 75, 200, 300])  # clipped
     assert bbox_from_keypoints(kpts, (640, 480), min_conf=0.85) is None  # one point left
     assert bbox_from_keypoints(np.zeros((0, 3)), (640, 480)) is None
+
+
+# ----------------------------------------------------------------------------- the body stage
+
+
+class _StandInDetector:
+    """MediaPipe's pose detector stand-in: one detection whose ROI covers `box_xyxy`, counted."""
+
+    def __init__(self, box_xyxy, image_wh):
+        x1, y1, x2, y2 = box_xyxy
+        W, H = image_wh
+        cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1) / 2 / 1.25 / 2
+        # keypoint 0 = centre, keypoint 1 = the size/rotation point straight above it
+        self.dets = Detections(np.zeros((1, 4), np.float32),
+                               np.array([[[cx / W, cy / H], [cx / W, (cy - half) / H]]], np.float32),
+                               np.ones(1, np.float32))
+        self.calls = 0
+
+    def __call__(self, rgb):
+        self.calls += 1
+        return self.dets
+
+
+def test_mmpose_stage_tracks_and_fills_k67(rtmw_133):
+    W, H = 640, 480
+    pts = _grid_points(133, (250, 390), (110, 330), cols=12, seed=3)
+    img = _draw_blobs((H, W), pts)
+    detector = _StandInDetector((220, 80, 420, 360), (W, H))
+    stage = MMPoseBodyStage(rtmw_133, detector)
+    first = stage(img, 0.0)
+    assert first.found and first.detector_ran and detector.calls == 1
+    tol = 1.0  # image px: the blob net is exact to ~0.6 input px, crops are ~1:1 here
+    np.testing.assert_allclose(first.body25_raw[Body25.Nose, :2], pts[0], atol=tol)
+    np.testing.assert_allclose(first.body25_raw[Body25.RWrist, :2], pts[10], atol=tol)
+    np.testing.assert_allclose(first.body25_raw[Body25.LBigToe, :2], pts[17], atol=tol)
+    np.testing.assert_allclose(first.hands_px_raw[0, :, :2], pts[91:112], atol=tol)   # person's left hand
+    np.testing.assert_allclose(first.hands_px_raw[1, :, :2], pts[112:133], atol=tol)
+    assert first.hand_anchors.shape == (2, 3, 2)
+    second = stage(img, 1 / 30)
+    assert second.found and not second.detector_ran and detector.calls == 1  # tracked from keypoints
+    lost = stage(np.zeros_like(img), 2 / 30)
+    assert not lost.found
+    again = stage(img, 3 / 30)
+    assert again.found and again.detector_ran and detector.calls == 2
+
+
+def test_body_model_flag_runs_the_app(tmp_path, model_dir, run, demo_video):
+    path = _blob_net(model_dir / "rtmw for app.onnx", (384, 288), 133, batch="batch", gain=0.1)
+    out = tmp_path / "o"
+    proc = run("app.cli", "--video", demo_video, "--body-model", path, "--max-frames", 8, "--headless",
+               "--out", out, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    with np.load(out / "keypoints.npz") as z:
+        assert z["k67"].shape == (8, 67, 3) and np.all((z["k67"][..., 2] >= 0) & (z["k67"][..., 2] <= 1))
+
+
+def test_body_model_of_the_wrong_shape_is_one_line(tmp_path, model_dir, run, demo_video):
+    bad = _signature_net(model_dir / "bad.onnx", (1, 3, 256, 192), [("simcc_x", (1, 17, 100)), ("simcc_y", (1, 17, 512))])
+    proc = run("app.cli", "--video", demo_video, "--body-model", bad, "--out", tmp_path / "o")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("mocap-live: error: bad")
