@@ -41,6 +41,9 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    help="folder with the converted MediaPipe ONNX files (default: the bundled ones)")
     p.add_argument("--body-model", type=Path, metavar="ONNX",
                    help="an MMPose RTMPose/RTMW ONNX model to use as the body landmark net")
+    p.add_argument("--no-overlap", action="store_true",
+                   help="run body and hands of a frame in one thread (lowest per-frame latency) instead of "
+                        "overlapping the body of the next frame with the hands of this one (highest fps)")
 
 
 def live_config_from_args(args: argparse.Namespace, **overrides):
@@ -53,7 +56,7 @@ def live_config_from_args(args: argparse.Namespace, **overrides):
         providers=providers, require_provider=require, model_dir=args.model_dir,
         body_model=args.body_model, max_frames=args.max_frames,
         headless=getattr(args, "headless", True), save_video=getattr(args, "save_video", False),
-        progress=not getattr(args, "no_progress", False),
+        progress=not getattr(args, "no_progress", False), overlap=not args.no_overlap,
     )
     fields.update(overrides)
     return LiveConfig(**fields)

@@ -52,6 +52,8 @@ class LiveConfig:
     body_model: Path | None = None
     max_frames: int | None = None
     progress: bool = True
+    overlap: bool = True  # body (frame t+1) and hands (frame t) in two threads; False: one thread
+
 
     def __post_init__(self):
         if (self.video is None) == (self.camera is None):
@@ -211,11 +213,13 @@ class LiveRun:
     def run(self) -> Recorder:
         q_frames, q_bodies, q_results = (queue.Queue(maxsize=QUEUE_SIZE) for _ in range(3))
         capture = CaptureThread(self.source, q_frames, self.stop, self.cfg.max_frames)
-        stages = [
-            StageThread("body", self.body_stage, q_frames, q_bodies, self.abort, self.errors),
-            StageThread("hands", self.hand_stage, q_bodies, q_results, self.abort, self.errors),
-            StageThread("output", self.output, q_results, None, self.abort, self.errors),
-        ]
+        if self.cfg.overlap:
+            infer = [StageThread("body", self.body_stage, q_frames, q_bodies, self.abort, self.errors),
+                     StageThread("hands", self.hand_stage, q_bodies, q_results, self.abort, self.errors)]
+        else:  # lowest latency per frame: the front end runs a frame start to end in one thread
+            infer = [StageThread("frontend", lambda f: self.hand_stage(self.body_stage(f)), q_frames, q_results,
+                                 self.abort, self.errors)]
+        stages = [*infer, StageThread("output", self.output, q_results, None, self.abort, self.errors)]
         output = stages[-1]
         threads = [capture, *stages]
         interrupted = 0

@@ -155,6 +155,38 @@ def found_hand(k67: np.ndarray, hand: slice) -> np.ndarray:
     return (np.asarray(k67)[:, hand, 2] > 0).any(axis=1)
 
 
+DUPLICATE_IOU = 0.5  # two hands whose point boxes overlap more than this are one physical hand
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of (T, 4) x1, y1, x2, y2 boxes, row by row."""
+    lo, hi = np.maximum(a[:, :2], b[:, :2]), np.minimum(a[:, 2:], b[:, 2:])
+    inter = np.clip(hi - lo, 0, None).prod(axis=1)
+    area = lambda r: np.clip(r[:, 2:] - r[:, :2], 0, None).prod(axis=1)  # noqa: E731
+    union = area(a) + area(b) - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def distinct_hands(k67: np.ndarray, iou: float = DUPLICATE_IOU) -> np.ndarray:
+    """(T, 67, 3) -> (T, 2) bool [left, right]: hands found, a duplicate counted once.
+
+    MediaPipe Holistic often puts both sides on the same physical hand. Where both hands are
+    found and the boxes of their 21 points overlap by more than `iou`, only the side whose hand
+    wrist is nearer to its own body wrist (K67 7 LWrist / 4 RWrist) counts.
+    """
+    k = np.asarray(k67, np.float64)
+    found = np.stack([found_hand(k, LEFT_HAND), found_hand(k, RIGHT_HAND)], axis=1)
+    hands = [k[:, LEFT_HAND, :2], k[:, RIGHT_HAND, :2]]
+    boxes = [np.concatenate([h.min(axis=1), h.max(axis=1)], axis=1) for h in hands]
+    dup = found.all(axis=1) & (_box_iou(*boxes) > iou)
+    d_left = np.linalg.norm(hands[0][:, 0] - k[:, 7, :2], axis=1)
+    d_right = np.linalg.norm(hands[1][:, 0] - k[:, 4, :2], axis=1)
+    out = found.copy()
+    out[dup & (d_left > d_right), 0] = False
+    out[dup & (d_left <= d_right), 1] = False
+    return out
+
+
 def _check_pair(ours: np.ndarray, ref: np.ndarray) -> None:
     if ours.shape != ref.shape or ours.ndim != 3 or ours.shape[1:] != (NUM_K67, 3):
         raise ValueError(f"ours and MediaPipe's K67 must both be (T, 67, 3), got {ours.shape} and "
@@ -330,6 +362,8 @@ class VideoComparison:
     right_err: np.ndarray     # (T, 21)
     found_ours: np.ndarray    # (T, 3) bool: body, left hand, right hand
     found_mp: np.ndarray      # (T, 3) bool
+    distinct_ours: np.ndarray  # (T, 2) bool: left, right hand with duplicates counted once
+    distinct_mp: np.ndarray    # (T, 2) bool
     ours_ms: np.ndarray       # (N1,) our steady-state front-end ms per frame
     mp_ms: np.ndarray         # (N2,) MediaPipe's steady-state ms per frame
     mp_cpu_ms: np.ndarray     # (N2,) MediaPipe's CPU ms over the same frames
@@ -374,6 +408,7 @@ def compare_video(ours_k67: np.ndarray, ours_frame_index: np.ndarray, ours_ms: n
                              found_hand(ours, RIGHT_HAND)], axis=1),
         found_mp=np.stack([mp.body_found[i_mp], mp.left_found[i_mp], mp.right_found[i_mp]],
                           axis=1),
+        distinct_ours=distinct_hands(ours), distinct_mp=distinct_hands(ref),
         ours_ms=ours_ms[np.isfinite(ours_ms)],
         mp_ms=mp_ms, mp_cpu_ms=mp_cpu_ms,
         frames_ours=len(ours_k67), frames_mp=len(mp.k67),
@@ -405,6 +440,7 @@ def summarize(comparisons: list[VideoComparison]) -> dict:
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column's median is NaN
         per_kp = np.nanmedian(body, axis=0) * 100 if len(body) else np.full(NUM_BODY, np.nan)
     found_ours, found_mp = cat("found_ours"), cat("found_mp")
+    dist_ours, dist_mp = cat("distinct_ours"), cat("distinct_mp")
     t_ours, t_mp = time_stats(cat("ours_ms"), 0), time_stats(cat("mp_ms"), 0)
     return {
         "frames": {"ours": sum(c.frames_ours for c in comparisons),
@@ -419,6 +455,9 @@ def summarize(comparisons: list[VideoComparison]) -> dict:
         "coverage": {
             "ours": {p: coverage(found_ours[:, i]) for i, p in enumerate(_PARTS)},
             "mediapipe": {p: coverage(found_mp[:, i]) for i, p in enumerate(_PARTS)},
+            # a hand that both sides were put on counts once (see distinct_hands)
+            "ours_distinct": {p: coverage(dist_ours[:, i]) for i, p in enumerate(_PARTS[1:])},
+            "mediapipe_distinct": {p: coverage(dist_mp[:, i]) for i, p in enumerate(_PARTS[1:])},
         },
         "time": {"ours": t_ours, "mediapipe": t_mp},
         "ratio_median": ratio(t_ours["median_ms"], t_mp["median_ms"]),

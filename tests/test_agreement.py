@@ -300,3 +300,22 @@ def test_compare_cli_one_line_errors(tmp_path, capsys):
         C.check_video(str(fake_video))
     with pytest.raises(ValueError, match="video not found"):
         C.check_video(str(tmp_path / "missing.mp4"))
+
+
+def test_distinct_hands_counts_a_shared_hand_once():
+    from mocap.benchmarks.agreement import distinct_hands
+
+    k = np.zeros((3, 67, 3), np.float32)
+    hand = np.stack(np.meshgrid(np.linspace(0, 20, 7), np.linspace(0, 30, 3)), -1).reshape(21, 2)
+    k[:, 7, :2] = (100, 100)   # LWrist
+    k[:, 4, :2] = (300, 100)   # RWrist
+    # frame 0: both sides on one hand next to the right wrist -> only the right counts
+    k[0, 25:46, :2] = k[0, 46:67, :2] = hand + (295, 95)
+    # frame 1: two separate hands -> both count
+    k[1, 25:46, :2] = hand + (95, 95)
+    k[1, 46:67, :2] = hand + (295, 95)
+    # frame 2: only the left hand
+    k[2, 25:46, :2] = hand + (95, 95)
+    k[0, 25:, 2] = k[1, 25:, 2] = 1
+    k[2, 25:46, 2] = 1
+    np.testing.assert_array_equal(distinct_hands(k), [[False, True], [True, True], [True, False]])
