@@ -88,8 +88,6 @@ def run_mediapipe(python: str, video: str, out_npz: Path, max_frames: int | None
     cmd = [python, str(MEDIAPIPE_SCRIPT), video, str(out_npz)]
     if max_frames is not None:
         cmd += ["--max-frames", str(max_frames)]
-    if not overlap:
-        cmd += ["--no-overlap"]
     logger.debug("running %s", cmd)
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **_MP_ENV})
     if proc.returncode != 0 or not out_npz.is_file():

@@ -195,7 +195,7 @@ class PalmFallbackConfig:
     alignment_target_degrees: float = 90.0
     roi_transform: RectTransform = RectTransform(scale_x=2.6, scale_y=2.6, shift_y=-0.5)
     # --- policy (ours) ---
-    # Run the palm detector at most once every `interval` frames (per side that needs it).
+    # Run the palm detector at most once every `interval` frames (one full-frame search serves both sides).
     interval: int = 5
     # A palm is assigned to the nearer pose wrist only if its wrist keypoint lies within this
     # many pose-ROI sizes of it (the pose ROI is about 1.25-1.5x the body height).

@@ -7,7 +7,7 @@ batch) -> presence > 0.5. Left/right come from the pose side, never from the han
 
 Extension (ours, `PalmFallbackConfig`): when a side has no hand but its pose wrist lies in the
 image, the palm detector (Hands graph, 7.6) runs on the full frame, at most every `interval`
-frames per side; each palm goes to the nearer pose wrist within a distance gate, and the hand
+frames (one search serves both sides); each palm goes to the nearer pose wrist within a distance gate, and the hand
 landmark net runs on its ROI. A side whose wrist gate fails but which had a hand in the previous
 frame keeps tracking it from its landmarks (the Hands graph's loop, 7.5).
 """
@@ -224,8 +224,8 @@ class HandTracker:
         t0 = time.perf_counter()
         palms = self.palm_detector(rgb)
         res.timings_ms["palm_detector"] = _ms(t0)
-        for s in need:
-            self.last_palm[s] = self.frame
+        # The search covered the whole frame, so it counts for both sides.
+        self.last_palm = [self.frame, self.frame]
         if len(palms) == 0:
             return
         wrists = self._wrist_px(anchors, wh)  # (2, 2)
