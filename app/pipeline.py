@@ -211,7 +211,9 @@ class LiveRun:
 
     # --- orchestration --------------------------------------------------------------------
     def run(self) -> Recorder:
-        q_frames, q_bodies, q_results = (queue.Queue(maxsize=QUEUE_SIZE) for _ in range(3))
+        # Live: one waiting frame at most, so a slow stage drops frames instead of adding latency.
+        q_frames = queue.Queue(maxsize=1 if self.source.is_live else QUEUE_SIZE)
+        q_bodies, q_results = queue.Queue(maxsize=QUEUE_SIZE), queue.Queue(maxsize=QUEUE_SIZE)
         capture = CaptureThread(self.source, q_frames, self.stop, self.cfg.max_frames)
         if self.cfg.overlap:
             infer = [StageThread("body", self.body_stage, q_frames, q_bodies, self.abort, self.errors),
