@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import subprocess
 import sys
 import threading
 import time
@@ -23,6 +24,7 @@ import numpy as np
 
 from .capture import END, CaptureThread, Frame, VideoSource
 from .draw import draw_k67, draw_rois, draw_status
+from .errors import AppError
 from .record import OverlayWriter, Recorder, RunInfo, prepare_out_dir
 from .timing import stopwatch
 
@@ -64,10 +66,22 @@ class LiveConfig:
             raise ValueError(f"max_frames must be positive, got {self.max_frames}")
 
 
+_WINDOW_PROBE = "import cv2; cv2.namedWindow('probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
+
+
 def display_available() -> bool:
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
+    """True if OpenCV can open a window here.
+
+    Checked in a child process: with an unusable DISPLAY, Qt aborts the whole process instead of
+    raising, which would lose the run's output files.
+    """
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    try:
+        probe = subprocess.run([sys.executable, "-c", _WINDOW_PROBE], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
 
 
 @dataclass
@@ -137,7 +151,15 @@ class LiveRun:
 
     def __init__(self, cfg: LiveConfig):
         self.cfg = cfg
-        self.headless = cfg.headless if cfg.headless is not None else not display_available()
+        if cfg.headless is None:
+            self.headless = not display_available()
+            if self.headless and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+                log.warning("no usable display here; running headless (files go to %s)", cfg.out)
+        elif not cfg.headless and not display_available():
+            raise AppError("--show: cannot open a window on this display "
+                           f"(DISPLAY={os.environ.get('DISPLAY', '')!r}); use --headless")
+        else:
+            self.headless = cfg.headless
         self.out_dir = prepare_out_dir(cfg.out)
         self.source = VideoSource(video=cfg.video, camera=cfg.camera)
         try:

@@ -90,3 +90,15 @@ def test_video_source_reads_every_frame(demo_video):
             assert frame.index == n and frame.bgr.shape == (540, 960, 3)
             n += 1
     assert n == 230
+
+
+def test_unusable_display(run, tmp_path, demo_video):
+    """A DISPLAY with no X server behind it: Qt would abort the process; we never let it."""
+    import os
+
+    env = {**os.environ, "DISPLAY": ":59"}
+    forced = run("app.cli", "--video", demo_video, "--show", "--max-frames", 3, "--out", tmp_path / "a", env=env)
+    assert_one_line_error(forced, "--show", "--headless")
+    auto = run("app.cli", "--video", demo_video, "--max-frames", 3, "--out", tmp_path / "b", "--no-progress", env=env)
+    assert auto.returncode == 0, auto.stderr
+    assert "running headless" in auto.stderr and (tmp_path / "b" / "keypoints.npz").is_file()
