@@ -1,1 +1,1 @@
-"""placeholder"""
+"""The live application: capture, the threaded stage pipeline, drawing, recording, `mocap-live`."""

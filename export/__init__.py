@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Turning sources into runnable nets: MediaPipe .tflite -> ONNX (own environment), `mocap-export`."""
