@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_VIDEO = Path(__file__).resolve().parent / "data" / "demo.mp4"
 QUEUE_SIZE = 4
+WINDOW = "mocap-live (q or Esc to stop)"
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ class LiveRun:
         if draw_needed:
             with stopwatch(work.timings_ms, "draw"):
                 canvas = work.frame.bgr  # the frame is ours now; draw in place
-                draw_rois(canvas, res.rois.values() if isinstance(res.rois, dict) else res.rois)
+                draw_rois(canvas, res.rois.values())
                 draw_k67(canvas, res.k67)
                 draw_status(canvas, f"frame {work.frame.index}  {self._fps_text()}")
             if self.overlay is not None:
@@ -278,9 +279,10 @@ class LiveRun:
             canvas = self.display_q.get(timeout=0.05)
         except queue.Empty:
             return
-        cv2.imshow("mocap-live", canvas)
-        if cv2.waitKey(1) & 0xFF in (27, ord("q")):
-            self.stop.set()
+        cv2.imshow(WINDOW, canvas)
+        key = cv2.waitKey(1) & 0xFF
+        if key in (27, ord("q")) or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+            self.stop.set()  # Esc, q or the window closed: end like the end of the input
 
     def _close(self, capture: CaptureThread) -> None:
         if self.progress is not None:
