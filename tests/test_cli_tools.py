@@ -31,7 +31,15 @@ def test_bench_writes_the_report(run, tmp_path, demo_video):
     assert proc.returncode == 0, proc.stderr
     md = (rep / "report.md").read_text()
     assert "body landmark net" in md and "pose_landmark" in md and "fps" in md
+    assert "| overlap |" in md and "| sequential |" in md
     report = json.loads((rep / "report.json").read_text())
-    assert report["frames_processed"] == 30 and len(report["frames"]) == 30
-    assert report["summary"]["pose_landmark"]["count"] == 20  # 30 frames minus 10 warm-up
+    assert set(report["runs"]) == {"overlap", "sequential"}
+    for run_ in report["runs"].values():
+        assert run_["frames_processed"] == 30 and len(run_["frames"]) == 30
+        assert run_["summary"]["pose_landmark"]["count"] == 20  # 30 frames minus 10 warm-up
     assert (rep / "report.png").stat().st_size > 5000
+
+
+def test_bench_rejects_an_unknown_mode(run, tmp_path):
+    proc = run("benchmarks.cli", "--modes", "turbo", "--report", tmp_path, timeout=60)
+    assert proc.returncode == 2 and "unknown mode 'turbo'" in proc.stderr
