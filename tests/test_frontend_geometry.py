@@ -264,3 +264,23 @@ def test_heatmap_refinement_as_written():
 
 
 # ---------------------------------------------------------------- K67 (DESIGN 4)
+
+
+# ---------------------------------------------------------------- crop resampling = OpenCV 4's (reference 4.1)
+def test_crop_resampling_is_opencv4_fixed_point():
+    """Source positions are rounded to 1/32 px and blended with 15-bit integer weights, as
+    OpenCV 4's warpPerspective (and so MediaPipe) does; OpenCV 5's warpPerspective samples at
+    full precision (255 x 0.51 -> 130), which moved MediaPipe's pose detections by 5-10 px."""
+    from mocap.models.frontend.crop import warp_fixed_point
+    import cv2
+
+    img = np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8)  # 1 x 2, black then white
+    # destination x -> source x = 0.51 + 0.01 x  (image px -> tensor px is the inverse)
+    M = np.array([[100.0, 0, -51.0], [0, 1, 0], [0, 0, 1]])
+    out = warp_fixed_point(img, M, (3, 1), cv2.BORDER_REPLICATE)[0, :, 0]
+    # 0.51 -> 16/32: (255 * 16384 + 2^14) >> 15 = 128; 0.52 -> 17/32: 135; 0.53 -> 17/32: 135
+    np.testing.assert_array_equal(out, [128, 135, 135])
+    # the same through crop_rois: a 2 px ROI on a 4 px ramp, whole-pixel positions are exact
+    ramp = np.repeat(np.array([[0, 85, 170, 255]], np.uint8)[..., None], 3, axis=2)
+    batch, _ = crop_rois(ramp, [NormalizedRect(0.5, 0.5, 0.5, 2.0)], CropSpec(size=(2, 2)))
+    np.testing.assert_allclose(batch[0, 0, :, 0] * 255, [85, 170], atol=1e-4)

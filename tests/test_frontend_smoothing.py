@@ -83,3 +83,16 @@ def test_visibility_low_pass():
     np.testing.assert_allclose(v.apply(np.array([1.0, 0.0])), [1.0, 0.0])
     np.testing.assert_allclose(v.apply(np.array([0.0, 1.0])), [0.9, 0.1], rtol=1e-6)
     np.testing.assert_allclose(v.apply(np.array([0.0, 1.0])), [0.81, 0.19], rtol=1e-6)
+
+
+def test_first_sample_at_time_zero_enters_the_filter():
+    """A video's first frame comes at t = 0; it must start the filter like any first sample
+    (MediaPipe's own sentinel, last_time = 0, would skip it: its Python API starts at 33 333 us)."""
+    p = OneEuroParams(min_cutoff=0.05, beta=80.0)
+    a, b = OneEuroFilter(p), OneEuroFilter(p)
+    ya = [float(a.apply(t, 0.01, np.array([v]))[0]) for t, v in ((0, 10.0), (33_333_333, 12.0), (66_666_667, 11.0))]
+    yb = [float(b.apply(t, 0.01, np.array([v]))[0])
+          for t, v in ((33_333_333, 10.0), (66_666_666, 12.0), (100_000_000, 11.0))]
+    assert ya[0] == 10.0 and 10.0 < ya[1] < 12.0  # the second sample is filtered, not passed through
+    np.testing.assert_allclose(ya, yb, rtol=1e-6)
+    assert a.apply(33_333_333, 0.01, np.array([99.0]))[0] == 99.0  # not after the last: passthrough

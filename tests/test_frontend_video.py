@@ -35,9 +35,11 @@ def results(frames):
 def test_body_found_and_tracked(results, frames):
     res, _ = results
     H, W = frames[0].shape[:2]
-    # The clip opens backlit with two people; MediaPipe itself loses the pose on some of the first
-    # frames, so ask for a body on frame 0 and on every frame once the subject is in the clear.
-    assert res[0].tracking["body"] and all(r.tracking["body"] for r in res[10:])
+    # The clip opens backlit with two people. MediaPipe 0.10.21, fed these same decoded pixels,
+    # loses the pose on frames 0, 1 and 3-6 (pose flag 0.03 on frame 0) and so do we; whether frame
+    # 0 passes depends on the decoder's YUV->RGB rounding. Ask for a body within the first 3
+    # frames and on every frame once the subject is in the clear.
+    assert any(r.tracking["body"] for r in res[:3]) and all(r.tracking["body"] for r in res[10:])
     assert res[0].tracking["body_detector"] and "pose_detector" in res[0].timings_ms
     for prev, r in zip(res, res[1:]):
         # the detector runs only when the previous frame lost the body (tracking otherwise)

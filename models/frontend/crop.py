@@ -5,6 +5,12 @@ image_to_tensor_converter_opencv.cc (reference/mediapipe-graphs.md 4.1): the ROI
 the tensor's aspect ratio (never cropped), its rotated corners are mapped onto the tensor's
 pixel edges with cv2.getPerspectiveTransform, the uint8 image is resampled with
 cv2.warpPerspective INTER_LINEAR, and only then converted to float in the value range.
+
+The resampling is OpenCV 4's warpPerspective done by hand (`warp_fixed_point`): source positions
+rounded to 1/32 px, then cv2.remap's fixed-point bilinear on uint8. OpenCV 5's own
+warpPerspective no longer does this (it samples at full precision), and on the 6 test clips that
+alone moved MediaPipe's pose detections by 5-10 px; remap with fixed-point maps is the same in 4.x
+and 5.x, so the crops are the same as MediaPipe's (which links OpenCV 4) whatever cv2 is installed.
 """
 from __future__ import annotations
 
@@ -66,6 +72,51 @@ def crop_matrix(rect: NormalizedRect | None, image_wh: tuple[int, int], spec: Cr
     return cv2.getPerspectiveTransform(src, dst), pad
 
 
+_INTER_BITS = 5  # OpenCV's INTER_BITS: warps quantize source positions to 1/32 px
+_INTER_TAB = 1 << _INTER_BITS
+
+
+def warp_fixed_point(image: np.ndarray, M: np.ndarray, size: tuple[int, int], border: int) -> np.ndarray:
+    """cv2.warpPerspective(image, M, size, INTER_LINEAR, border, value 0) as OpenCV 4.x computes it.
+
+    OpenCV 4 (imgwarp.cpp, WarpPerspectiveInvoker): with Mi = M^-1, for each destination pixel
+    (x, y): W = 32 / (Mi[2] . (x, y, 1)); X = round((Mi[0] . (x, y, 1)) W), Y likewise (cvRound);
+    then cv2.remap with the integer part X >> 5, Y >> 5 and the 1/32 fraction
+    (Y & 31) * 32 + (X & 31), which blends with 15-bit integer weights.
+
+    Our crops are affine (the perspective row of M is float noise, ~1e-10): the source positions
+    are then made in float32 and rounded to 1/32 px by cv2.convertMaps, which differs from the
+    double-precision rounding only where a position lies within ~1e-4 px of a rounding boundary
+    (0.02-0.04 % of the pixels of a 256x256 crop, by 1-2 levels). Real perspective matrices take
+    the exact double-precision path.
+
+    Args:
+        M: (3, 3) image px -> tensor px. size: (width, height) of the output.
+    Returns:
+        (height, width, C) uint8.
+    """
+    tw, th = size
+    Mi = cv2.invert(np.asarray(M, np.float64))[1]
+    if abs(Mi[2, 0]) * tw + abs(Mi[2, 1]) * th < 1e-6 * abs(Mi[2, 2]):
+        A = Mi[:2] / Mi[2, 2]
+        x = np.arange(tw, dtype=np.float64)
+        y = np.arange(th, dtype=np.float64)
+        mx = np.add.outer((A[0, 1] * y + A[0, 2]).astype(np.float32), (A[0, 0] * x).astype(np.float32))
+        my = np.add.outer((A[1, 1] * y + A[1, 2]).astype(np.float32), (A[1, 0] * x).astype(np.float32))
+        xy, frac = cv2.convertMaps(mx, my, cv2.CV_16SC2)
+    else:
+        x = np.arange(tw, dtype=np.float64)[None, :]
+        y = np.arange(th, dtype=np.float64)[:, None]
+        w0 = Mi[2, 0] * x + Mi[2, 1] * y + Mi[2, 2]
+        wq = np.divide(float(_INTER_TAB), w0, out=np.zeros_like(w0), where=w0 != 0)
+        qx = np.rint(np.clip((Mi[0, 0] * x + Mi[0, 1] * y + Mi[0, 2]) * wq, -2.0 ** 31, 2.0 ** 31 - 1)).astype(np.int32)
+        qy = np.rint(np.clip((Mi[1, 0] * x + Mi[1, 1] * y + Mi[1, 2]) * wq, -2.0 ** 31, 2.0 ** 31 - 1)).astype(np.int32)
+        frac = (((qy & (_INTER_TAB - 1)) << _INTER_BITS) | (qx & (_INTER_TAB - 1))).astype(np.uint16)
+        xy = np.stack([np.clip(qx >> _INTER_BITS, -32768, 32767), np.clip(qy >> _INTER_BITS, -32768, 32767)],
+                      axis=-1).astype(np.int16)
+    return cv2.remap(image, xy, frac, cv2.INTER_LINEAR, borderMode=border, borderValue=(0, 0, 0, 0))
+
+
 def crop_rois(
     image: np.ndarray, rects: Sequence[NormalizedRect | None], spec: CropSpec, out: np.ndarray | None = None,
 ):
@@ -90,7 +141,7 @@ def crop_rois(
     border = _BORDER[spec.border]
     for i, rect in enumerate(rects):
         M, pads[i] = crop_matrix(rect, (W, H), spec)
-        u8 = cv2.warpPerspective(image, M, (tw, th), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=(0, 0, 0))
+        u8 = warp_fixed_point(image, M, (tw, th), border)
         np.multiply(u8, scale, out=batch[i], dtype=np.float32)
         if lo != 0.0:
             batch[i] += np.float32(lo)

@@ -55,16 +55,22 @@ class OneEuroFilter:
 
     def reset(self) -> None:
         self.frequency = float(self.p.frequency)
-        self.last_time_ns = 0
+        self.last_time_ns: int | None = None
         self.x = LowPass()
         self.dx = LowPass()
 
     def apply(self, t_ns: int, value_scale: float, value: np.ndarray) -> np.ndarray:
-        """Filter `value` (any shape) at time t_ns (int ns); returns float32 of the same shape."""
+        """Filter `value` (any shape) at time t_ns (int ns); returns float32 of the same shape.
+
+        MediaPipe marks "no sample yet" with last_time = 0, so a first sample AT t = 0 would be
+        passed through without entering the filter. Its Python API never sends t = 0 (the first
+        frame is at 33 333 us); our callers do (a video's first frame), so "no sample yet" is
+        None here and a t = 0 sample counts like any first sample.
+        """
         value = np.asarray(value, np.float64)
-        if self.last_time_ns >= t_ns:
+        if self.last_time_ns is not None and self.last_time_ns >= t_ns:
             return value.astype(np.float32)
-        if self.last_time_ns != 0 and t_ns != 0:
+        if self.last_time_ns is not None:
             self.frequency = 1.0 / ((t_ns - self.last_time_ns) * 1e-9)
         self.last_time_ns = t_ns
         if self.x.initialized:
