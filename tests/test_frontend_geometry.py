@@ -284,3 +284,13 @@ def test_crop_resampling_is_opencv4_fixed_point():
     ramp = np.repeat(np.array([[0, 85, 170, 255]], np.uint8)[..., None], 3, axis=2)
     batch, _ = crop_rois(ramp, [NormalizedRect(0.5, 0.5, 0.5, 2.0)], CropSpec(size=(2, 2)))
     np.testing.assert_allclose(batch[0, 0, :, 0] * 255, [85, 170], atol=1e-4)
+    # crop_rois resamples like warp_fixed_point whichever cv2 is installed (it uses cv2's own
+    # warpPerspective only where that passes the fixed-point self-check)
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    rect = NormalizedRect(0.45, 0.55, 0.3, 0.4, 0.4)
+    spec = CropSpec(size=(32, 32))
+    batch, _ = crop_rois(img, [rect], spec)
+    M, _ = crop_matrix(rect, (80, 60), spec)
+    np.testing.assert_array_equal(np.rint(batch[0] * 255).astype(np.uint8),
+                                  warp_fixed_point(img, M, (32, 32), cv2.BORDER_REPLICATE))
