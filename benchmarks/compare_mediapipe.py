@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -82,16 +83,49 @@ def _last_line(text: str) -> str:
 def run_mediapipe(python: str, video: str, out_npz: Path, max_frames: int | None = None) -> Path:
     """Run mediapipe_holistic.py on `video` under `python`; returns the npz path.
 
+    The frames are decoded here, with our OpenCV, and streamed to the script as raw BGR: OpenCV
+    builds decode the same H.264 file slightly differently (up to 12 grey levels on some clips),
+    and the comparison should see both front ends on identical pixels.
+
     Raises:
         RuntimeError: the subprocess failed (its last stderr line is in the message).
     """
-    cmd = [python, str(MEDIAPIPE_SCRIPT), video, str(out_npz)]
+    import cv2
+
+    cap = cv2.VideoCapture(video)
+    ok, first = cap.read()
+    if not ok:
+        raise RuntimeError(f"cannot read a frame from {video}")
+    h, w = first.shape[:2]
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 30.0)
+    cmd = [python, str(MEDIAPIPE_SCRIPT), video, str(out_npz), "--stdin-frames", f"{w}x{h}x{fps}"]
     if max_frames is not None:
         cmd += ["--max-frames", str(max_frames)]
     logger.debug("running %s", cmd)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **_MP_ENV})
-    if proc.returncode != 0 or not out_npz.is_file():
-        raise RuntimeError(f"MediaPipe run failed on {video}: {_last_line(proc.stderr)}")
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **_MP_ENV})
+    err: list[bytes] = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    try:
+        frame, n = first, 0
+        while ok and (max_frames is None or n < max_frames):
+            proc.stdin.write(frame.tobytes())
+            n += 1
+            ok, frame = cap.read()
+    except BrokenPipeError:
+        pass  # the script stopped early; its exit status and stderr say why
+    finally:
+        cap.release()
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+    rc = proc.wait()
+    reader.join(timeout=10)
+    if rc != 0 or not out_npz.is_file():
+        stderr = b"".join(err).decode(errors="replace")
+        raise RuntimeError(f"MediaPipe run failed on {video}: {_last_line(stderr)}")
     return out_npz
 
 

@@ -7,6 +7,7 @@ It therefore imports only the standard library, numpy, cv2 and mediapipe, and ne
 
 Usage:
     /path/to/mediapipe-venv/bin/python benchmarks/mediapipe_holistic.py VIDEO OUT.npz [--max-frames N]
+        [--stdin-frames WxHxFPS]   (frames come decoded from the caller, see frames_from_stdin)
 
 What is timed: each `Holistic.process(rgb)` call alone (time.perf_counter, ms), and the CPU time of
 the whole process during that call (time.process_time, ms, all threads) so that the number of cores
@@ -65,8 +66,36 @@ def _landmarks_px(landmark_list, n: int, width: int, height: int, with_visibilit
     return out
 
 
-def run_holistic(video: str, max_frames: int | None = None) -> dict[str, np.ndarray]:
+def frames_from_stdin(width: int, height: int):
+    """Raw BGR uint8 frames of width x height read one after the other from standard input.
+
+    compare_mediapipe.py decodes the video with *our* OpenCV and streams the frames here, so both
+    sides see identical pixels (OpenCV builds decode the same H.264 file slightly differently).
+    """
+    size = width * height * 3
+    stream = sys.stdin.buffer
+    while True:
+        buf = stream.read(size)
+        if len(buf) < size:
+            return
+        yield np.frombuffer(buf, np.uint8).reshape(height, width, 3)
+
+
+def frames_from_capture(cap):
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            return
+        yield frame
+
+
+def run_holistic(video: str, max_frames: int | None = None,
+                 stdin_frames: tuple[int, int, float] | None = None) -> dict[str, np.ndarray]:
     """Run legacy Holistic with its defaults over every frame of `video`.
+
+    Args:
+        stdin_frames: (width, height, fps): read the frames as raw BGR from standard input
+            instead of decoding `video` here (then `video` only names the clip).
 
     Returns:
         The arrays listed in the module docstring.
@@ -76,12 +105,18 @@ def run_holistic(video: str, max_frames: int | None = None) -> dict[str, np.ndar
     """
     import mediapipe as mp
 
-    cap = cv2.VideoCapture(video)
-    if not cap.isOpened():
-        raise RuntimeError(f"cannot open video {video!r} with OpenCV")
-    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-    width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-    height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    cap = None
+    if stdin_frames is not None:
+        width, height, fps = stdin_frames
+        frames = frames_from_stdin(width, height)
+    else:
+        cap = cv2.VideoCapture(video)
+        if not cap.isOpened():
+            raise RuntimeError(f"cannot open video {video!r} with OpenCV")
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        frames = frames_from_capture(cap)
 
     pose, pose_found, lh, lh_found, rh, rh_found = [], [], [], [], [], []
     times_ms, cpu_ms = [], []
@@ -92,9 +127,8 @@ def run_holistic(video: str, max_frames: int | None = None) -> dict[str, np.ndar
     holistic = mp.solutions.holistic.Holistic()
     init_ms = (time.perf_counter() - t0) * 1e3
     try:
-        while max_frames is None or len(times_ms) < max_frames:
-            ok, frame_bgr = cap.read()
-            if not ok:
+        for frame_bgr in frames:
+            if max_frames is not None and len(times_ms) >= max_frames:
                 break
             h, w = frame_bgr.shape[:2]
             if (w, h) != (width, height):  # container metadata can disagree with the stream
@@ -120,7 +154,8 @@ def run_holistic(video: str, max_frames: int | None = None) -> dict[str, np.ndar
                             times_ms[-1])
     finally:
         holistic.close()
-        cap.release()
+        if cap is not None:
+            cap.release()
     if not times_ms:
         raise RuntimeError(f"no frame could be read from {video!r}")
 
@@ -168,12 +203,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("video", help="input video file")
     parser.add_argument("out", help="output .npz path")
     parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+    parser.add_argument("--stdin-frames", metavar="WxHxFPS", default=None,
+                        help="read raw BGR frames of this size from standard input instead of decoding "
+                             "VIDEO (e.g. 960x540x30)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     if args.max_frames is not None and args.max_frames < 1:
         parser.error(f"--max-frames must be >= 1, got {args.max_frames}")
+    stdin_frames = None
+    if args.stdin_frames:
+        try:
+            w, h, fps = args.stdin_frames.split("x")
+            stdin_frames = (int(w), int(h), float(fps))
+        except ValueError:
+            parser.error(f"--stdin-frames wants WIDTHxHEIGHTxFPS, got {args.stdin_frames!r}")
     try:
-        arrays = run_holistic(args.video, args.max_frames)
+        arrays = run_holistic(args.video, args.max_frames, stdin_frames)
     except (RuntimeError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
