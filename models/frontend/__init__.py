@@ -2,5 +2,6 @@
 
 Entry point: `Frontend.from_onnx(...).process(rgb, timestamp_s) -> FrontendResult` (holistic.py).
 Model facts live in config.py; geometry in anchors/detection/rect/crop/landmarks/smoothing.py;
-stages in pose.py (body) and hands.py; mmpose.py is an alternative body landmark net.
+detector.py runs the SSD detectors (pose, palm); stages in pose.py (body) and hands.py; mmpose.py and
+mmpose_stage.py are an alternative body landmark net.
 """

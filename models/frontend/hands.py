@@ -20,10 +20,9 @@ import numpy as np
 
 from mocap.engines.base import Engine
 
-from .anchors import ssd_anchors
 from .config import HandsConfig, PalmFallbackConfig
 from .crop import crop_rois
-from .detection import Detections, decode_detections, remove_detection_letterbox, weighted_nms
+from .detector import SsdDetector
 from .landmarks import decode_hand_landmarks, decode_recrop_points, project_landmarks, remove_landmark_letterbox
 from .netio import BoundNet
 from .rect import (NormalizedRect, hand_landmarks_to_rect, hand_rect_from_pose, palm_detection_to_rect,
@@ -75,24 +74,9 @@ class HandLandmarkNet:
         return lm, out["hand_flag"][:, 0].astype(np.float32)
 
 
-class PalmDetector:
-    """palm_detection_full net: whole image -> weighted-NMS'd palms, image-normalised, best first."""
-
-    def __init__(self, engine: Engine, cfg: PalmFallbackConfig, min_score: float = 0.5):
-        self.cfg = cfg
-        self.min_score = min_score
-        self.net = BoundNet(engine, "image", {"boxes": (cfg.decode.num_boxes, cfg.decode.num_coords),
-                                              "scores": (cfg.decode.num_boxes,)})
-        self.anchors = ssd_anchors(cfg.anchors)
-        w, h = cfg.crop.size
-        self._buf = np.empty((1, h, w, 3), np.float32)
-
-    def __call__(self, rgb: np.ndarray) -> Detections:
-        batch, pads = crop_rois(rgb, [None], self.cfg.crop, out=self._buf)
-        out = self.net(batch)
-        dets = decode_detections(out["boxes"][0], out["scores"][0], self.anchors, self.cfg.decode, self.min_score)
-        dets = weighted_nms(dets, self.cfg.nms.min_suppression_threshold)
-        return remove_detection_letterbox(dets, pads[0])
+def palm_detector(engine: Engine, cfg: PalmFallbackConfig, min_score: float = 0.5) -> SsdDetector:
+    """The palm_detection_full net (PalmDetectionCpu: 192x192, [0, 1], zero border) [7.6]."""
+    return SsdDetector(engine, cfg.anchors, cfg.decode, cfg.nms, cfg.crop, min_score)
 
 
 @dataclass
@@ -115,7 +99,7 @@ class HandTracker:
     """Holistic's two hand paths with their loopback state, and the palm fallback."""
 
     def __init__(self, recrop: HandRecropNet, landmark_net: HandLandmarkNet, cfg: HandsConfig,
-                 palm_detector: PalmDetector | None = None):
+                 palm_detector: SsdDetector | None = None):
         if cfg.palm.enabled and palm_detector is None:
             raise ValueError("HandsConfig.palm.enabled needs a palm detector; pass one or disable the fallback")
         self.recrop = recrop

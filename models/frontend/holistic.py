@@ -15,8 +15,8 @@ from mocap.engines.onnxruntime import OrtConfig, OrtEngine
 from mocap.models.keypoints import LEFT_HAND, NUM_BODY, NUM_K67, RIGHT_HAND
 
 from .config import FrontendConfig
-from .hands import HandLandmarkNet, HandRecropNet, HandsResult, HandTracker, PalmDetector
-from .pose import BlazePoseTracker, BodyResult, BodyStage, PoseDetector, PoseLandmarkNet
+from .hands import HandLandmarkNet, HandRecropNet, HandsResult, HandTracker, palm_detector
+from .pose import BlazePoseTracker, BodyResult, BodyStage, PoseLandmarkNet, pose_detector
 from .rect import NormalizedRect
 
 # The converted nets (export/ writes them; reference/mediapipe-graphs.md 1.1 for their I/O).
@@ -98,16 +98,16 @@ class Frontend:
             from .mmpose_stage import MMPoseBodyStage, MMPoseStageConfig
 
             engines.append(OrtEngine(body_model, ort))
-            body = MMPoseBodyStage(MMPoseBodyLandmarker(engines[-1]), PoseDetector(load("pose_detector"), config.pose),
+            body = MMPoseBodyStage(MMPoseBodyLandmarker(engines[-1]), pose_detector(load("pose_detector"), config.pose),
                                    MMPoseStageConfig(pose=config.pose))
         elif body is None:
-            body = BlazePoseTracker(PoseDetector(load("pose_detector"), config.pose),
+            body = BlazePoseTracker(pose_detector(load("pose_detector"), config.pose),
                                     PoseLandmarkNet(load("pose_landmark"), config.pose), config.pose,
                                     (config.hands.pose_points_left, config.hands.pose_points_right))
         hands = None
         if config.enable_hands:
             hc = config.hands
-            palm = PalmDetector(load("palm_detector"), hc.palm) if hc.palm.enabled else None
+            palm = palm_detector(load("palm_detector"), hc.palm) if hc.palm.enabled else None
             hands = HandTracker(HandRecropNet(load("hand_recrop"), hc), HandLandmarkNet(load("hand_landmark"), hc),
                                 hc, palm)
         frontend = cls(body, hands, config)

@@ -16,7 +16,8 @@ from mocap.models.keypoints import COCO_WHOLEBODY_LEFT_HAND, COCO_WHOLEBODY_RIGH
 
 from .config import PoseConfig
 from .mmpose import MMPOSE_KPT_THR, MMPoseBodyLandmarker, bbox_from_keypoints
-from .pose import BodyResult, PoseDetector, detection_to_pose_rect
+from .detector import SsdDetector
+from .pose import BodyResult, detection_to_pose_rect
 from .smoothing import LandmarksSmoother
 
 # COCO body ids of the wrists (5-16: shoulders ... ankles; MMPose coco_wholebody.py).
@@ -55,7 +56,7 @@ def rect_bounds_xyxy(corners_px: np.ndarray, image_wh: tuple[int, int]) -> np.nd
 class MMPoseBodyStage:
     """A `BodyStage` running an MMPose SimCC model; one object per stream, one thread."""
 
-    def __init__(self, landmarker: MMPoseBodyLandmarker, detector: PoseDetector,
+    def __init__(self, landmarker: MMPoseBodyLandmarker, detector: SsdDetector,
                  config: MMPoseStageConfig = MMPoseStageConfig()):
         self.landmarker = landmarker
         self.detector = detector

@@ -15,10 +15,10 @@ import numpy as np
 from mocap.engines.base import Engine
 from mocap.models.keypoints import BLAZEPOSE_TO_BODY25, remap
 
-from .anchors import ssd_anchors
 from .config import PoseConfig
 from .crop import crop_rois
-from .detection import Detections, decode_detections, remove_detection_letterbox, weighted_nms
+from .detection import Detections
+from .detector import SsdDetector
 from .landmarks import decode_pose_landmarks, project_landmarks, refine_from_heatmap, remove_landmark_letterbox
 from .netio import BoundNet
 from .rect import NormalizedRect, rect_from_alignment_points, transform_rect
@@ -69,24 +69,9 @@ def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1e3
 
 
-class PoseDetector:
-    """pose_detection net: whole image -> weighted-NMS'd detections, image-normalised, best first."""
-
-    def __init__(self, engine: Engine, cfg: PoseConfig):
-        self.cfg = cfg
-        self.net = BoundNet(engine, "image", {"boxes": (cfg.decode.num_boxes, cfg.decode.num_coords),
-                                              "scores": (cfg.decode.num_boxes,)})
-        self.anchors = ssd_anchors(cfg.anchors)
-        w, h = cfg.detector_crop.size
-        self._buf = np.empty((1, h, w, 3), np.float32)
-
-    def __call__(self, rgb: np.ndarray) -> Detections:
-        batch, pads = crop_rois(rgb, [None], self.cfg.detector_crop, out=self._buf)
-        out = self.net(batch)
-        dets = decode_detections(out["boxes"][0], out["scores"][0], self.anchors, self.cfg.decode,
-                                 self.cfg.min_detection_confidence)
-        dets = weighted_nms(dets, self.cfg.nms.min_suppression_threshold)
-        return remove_detection_letterbox(dets, pads[0])
+def pose_detector(engine: Engine, cfg: PoseConfig) -> SsdDetector:
+    """The pose_detection net (PoseDetectionCpu: 224x224, [-1, 1], zero border) [2-4]."""
+    return SsdDetector(engine, cfg.anchors, cfg.decode, cfg.nms, cfg.detector_crop, cfg.min_detection_confidence)
 
 
 class PoseLandmarkNet:
@@ -125,7 +110,7 @@ def detection_to_pose_rect(dets: Detections, image_wh, cfg: PoseConfig) -> Norma
 class BlazePoseTracker:
     """The MediaPipe pose body stage (tracking, smoothing, next-frame ROI from smoothed aux points)."""
 
-    def __init__(self, detector: PoseDetector, landmark_net: PoseLandmarkNet, cfg: PoseConfig,
+    def __init__(self, detector: SsdDetector, landmark_net: PoseLandmarkNet, cfg: PoseConfig,
                  hand_points: tuple[tuple[int, int, int], tuple[int, int, int]] = ((15, 17, 19), (16, 18, 20))):
         self.detector = detector
         self.landmark_net = landmark_net
