@@ -246,8 +246,9 @@ def markdown_report(report: dict) -> str:
         "Hands, counting a hand once where both sides were put on it (MediaPipe does this often; our "
         "front end keeps the side whose body wrist is nearer), frames with a hand ours / MediaPipe:",
         "",
-        "| video | L hand distinct ours/MP | R hand distinct ours/MP | ours end-to-end fps |",
-        "|---|---|---|---|",
+        "| video | L hand distinct ours/MP | R hand distinct ours/MP | frames both found L / R hand "
+        "| ours end-to-end fps |",
+        "|---|---|---|---|---|",
     ]
     for r in rows:
         cov = r["coverage"]
@@ -255,6 +256,7 @@ def markdown_report(report: dict) -> str:
             f"| {r['video']}",
             *(f"{_pct(cov['ours_distinct'][p])} / {_pct(cov['mediapipe_distinct'][p])}"
               for p in ("left_hand", "right_hand")),
+            f"{r['left_hand']['n'] // 21} / {r['right_hand']['n'] // 21}",
             _f(r.get("ours_fps")) + " |"]))
     if not report.get("mediapipe_timed_in_this_run", True):
         out += ["", "Note: MediaPipe's results were reused from a cache, so its times were not "
@@ -284,6 +286,10 @@ def markdown_mediapipe_only(report: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+# Issue targets: body within 1.5 % of the body box height, hands within 3 % of the hand box.
+AGREEMENT_TARGET_PCT = {"body": 1.5, "hand": 3.0}
+
+
 def plot_report(report: dict, path: Path) -> Path:
     """Bar charts per video: per-frame ms (median, p90 as a whisker) and agreement medians."""
     import matplotlib
@@ -304,9 +310,19 @@ def plot_report(report: dict, path: Path) -> Path:
     ax_t.set_ylabel("ms per frame (median, whisker = p90)")
     ax_t.set_title("Per-frame time")
     w = 0.27
-    for k, (part, label) in enumerate((("body", "body"), ("left_hand", "left hand"),
-                                       ("right_hand", "right hand"))):
-        ax_a.bar(x + (k - 1) * w, [v[part]["median_pct"] for v in vids], w, label=label)
+    for k, (part, label, points) in enumerate((("body", "body", None), ("left_hand", "left hand", 21),
+                                               ("right_hand", "right hand", 21))):
+        med = np.array([v[part]["median_pct"] if v[part]["median_pct"] is not None else np.nan for v in vids])
+        bars = ax_a.bar(x + (k - 1) * w, med, w, label=label)
+        for bar, v in zip(bars, vids):  # a hand median over a handful of frames says little
+            frames = v[part]["n"] // points if points else None
+            if frames is not None and 0 < frames < 10:
+                ax_a.annotate(f"{frames} fr", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                              ha="center", va="bottom", fontsize=7)
+    for target, label in ((AGREEMENT_TARGET_PCT["body"], "body target"),
+                          (AGREEMENT_TARGET_PCT["hand"], "hand target")):
+        ax_a.axhline(target, ls="--", lw=1, color="grey")
+        ax_a.text(len(vids) - 0.5, target, label, fontsize=7, va="bottom", ha="right", color="grey")
     ax_a.set_ylabel("median distance, % of MediaPipe's box")
     ax_a.set_title("Agreement with MediaPipe")
     for ax in (ax_t, ax_a):
