@@ -161,7 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cfg = live_config_from_args(args, out=Path(tmp), headless=True, save_video=False,
                                             overlap=MODES[mode])
                 run_live(cfg)
-                report["runs"][mode] = json.loads((Path(tmp) / "timings.json").read_text())
+                run = json.loads((Path(tmp) / "timings.json").read_text())
+                run["source"] = Path(run["source"]).name  # reports are shared: no machine paths
+                report["runs"][mode] = run
         (report_dir / "report.json").write_text(json.dumps(report, indent=1))
         (report_dir / "report.md").write_text(render_markdown(report))
         plot(report, report_dir / "report.png")
