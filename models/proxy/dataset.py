@@ -1,0 +1,117 @@
+"""`ProxyWindows`: a torch Dataset of corrupted K67 windows and camera-space targets (DESIGN 6, 7).
+
+Every draw re-projects the stored world-space points through a camera (a new random one when
+`resample_cameras`, else the stored one) and corrupts them, from a generator seeded by
+(seed, epoch, index): the same epoch gives the same sample, another epoch a different one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from mocap.models.proxy.cameras import CameraOptions, project, sample_camera, world_to_camera
+from mocap.models.proxy.corrupt import (CorruptionOptions, box_from_points, corrupt, global_info,
+                                        normalize_to_box)
+from mocap.models.proxy.generate import axis_angle_to_rot6d, to_camera_params
+
+
+def proxy_path(path: str | Path, split: str) -> Path:
+    """The split's file: `path` itself if it is a file, else `<path>/proxy_<split>.npz`."""
+    p = Path(path)
+    return p if p.is_file() else p / f"proxy_{split}.npz"
+
+
+class ProxyWindows(Dataset):
+    """Windows of `window` frames ending (causal) or centred on each frame of each sequence.
+
+    Frames before the start (or after the end) of a sequence are padding: mask 0, xy 0,
+    `frame_valid` 0. A sample is a dict of float32 tensors (see docs/proxy.md):
+    k67_xy (W, 67, 2) box-normalised, mask (W, 67), conf (W, 67), global_info (W, 3),
+    box (W, 3) [cx, cy, size] px, frame_valid (W,), K (3, 3), R_w2c (3, 3), t_w2c (3,),
+    image_wh (2,), occluded (), and for the target frame: global_orient (3,), body_pose (21, 3),
+    left_hand_pose / right_hand_pose (15, 3) axis-angle, pose_6d (52, 6), betas (10,),
+    transl (3,) SMPL-X transl in camera, root_c (3,) m, joints_c (55, 3) mm, k67_c (67, 3) mm,
+    k67_px (67, 2) clean pixels, visible (67,), contacts (4,).
+    """
+
+    def __init__(self, path: str | Path, split: str = "train", window: int = 81, causal: bool = True,
+                 resample_cameras: bool = True, seed: int = 0, corruption: CorruptionOptions | None = None,
+                 cameras: CameraOptions | None = None, stride: int = 1) -> None:
+        """Load one split.
+
+        Raises:
+            FileNotFoundError: no such split file.
+            ValueError: window < 1 or even when not causal, stride < 1.
+        """
+        if window < 1 or (not causal and window % 2 == 0):
+            raise ValueError(f"window must be >= 1 (odd when not causal), got {window}")
+        if stride < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        file = proxy_path(path, split)
+        if not file.is_file():
+            raise FileNotFoundError(f"proxy split file {file} not found (build it with python -m "
+                                    "mocap.models.proxy.build)")
+        with np.load(file, allow_pickle=False) as z:
+            self.data = {k: z[k] for k in z.files}
+        self.window, self.causal, self.resample = window, causal, resample_cameras
+        self.seed, self.epoch = seed, 0
+        self.corruption, self.cameras = corruption or CorruptionOptions(), cameras or CameraOptions()
+        starts = self.data["seq_start"]
+        self._index = np.concatenate([np.stack([np.full(e - s, i), np.arange(s, e)], 1)[::stride]
+                                      for i, (s, e) in enumerate(zip(starts[:-1], starts[1:]))])
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch (a different epoch draws different cameras and corruption)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        d = self.data
+        s, t = (int(v) for v in self._index[i])
+        lo, hi = int(d["seq_start"][s]), int(d["seq_start"][s + 1])
+        W = self.window
+        first = t - (W - 1) if self.causal else t - W // 2
+        frames = np.arange(first, first + W)
+        valid = (frames >= lo) & (frames < hi)
+        idx = np.clip(frames, lo, hi - 1)
+        fps = float(d["fps"][s])
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        if self.resample:
+            cam = sample_camera(rng, d["joints_w"][idx, 0].astype(np.float64), fps, float(d["stature"][s]),
+                                self.cameras)
+            K, R, tt, w, h = cam.K, cam.R_w2c, cam.t_w2c, cam.width, cam.height
+        else:
+            K = d["K"][s].astype(np.float64)
+            R, tt = d["R_w2c"][idx].astype(np.float64), d["t_w2c"][idx].astype(np.float64)
+            w, h = (int(v) for v in d["image_wh"][s])
+        uv, front = project(world_to_camera(d["k67_w"][idx].astype(np.float64), R, tt), K)
+        c = corrupt(rng, uv, front & valid[:, None], w, h, fps, self.corruption)
+        mask = c["mask"] * valid[:, None]
+        centre, size = box_from_points(c["xy_px"], mask, w, h)
+        xy = normalize_to_box(c["xy_px"], centre, size) * mask[..., None]
+        j = int(np.flatnonzero(frames == t)[0])       # the target frame in the window
+        Rt, tt_t = R[j], tt[j]
+        go_c, transl_c, root_c = to_camera_params(d["global_orient"][t].astype(np.float64),
+                                                  d["transl"][t].astype(np.float64),
+                                                  d["j_root"][s].astype(np.float64), Rt, tt_t)
+        joints_c = world_to_camera(d["joints_w"][t][None].astype(np.float64), Rt[None], tt_t[None])[0]
+        k67_c = world_to_camera(d["k67_w"][t][None].astype(np.float64), Rt[None], tt_t[None])[0]
+        pose = np.concatenate([go_c[None], d["body_pose"][t], d["left_hand_pose"][t],
+                               d["right_hand_pose"][t]]).astype(np.float64)
+        out = {
+            "k67_xy": xy, "mask": mask, "conf": c["conf"] * valid[:, None],
+            "global_info": global_info(centre, size, K),
+            "box": np.concatenate([centre, size[:, None]], 1), "frame_valid": valid,
+            "K": K, "R_w2c": Rt, "t_w2c": tt_t, "image_wh": np.array([w, h]), "occluded": c["occluded"],
+            "global_orient": go_c, "body_pose": d["body_pose"][t], "left_hand_pose": d["left_hand_pose"][t],
+            "right_hand_pose": d["right_hand_pose"][t], "pose_6d": axis_angle_to_rot6d(pose),
+            "betas": d["betas"][s], "transl": transl_c, "root_c": root_c,
+            "joints_c": joints_c * 1000.0, "k67_c": k67_c * 1000.0,
+            "k67_px": uv[j], "visible": front[j], "contacts": d["contacts"][t],
+        }
+        return {k: torch.as_tensor(np.asarray(v, np.float32)) for k, v in out.items()}
