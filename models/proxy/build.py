@@ -133,6 +133,7 @@ def build(retargeted: str | os.PathLike, out: str | os.PathLike, seed: int = 0, 
         os.close(fd)
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
+        os.chmod(tmp, 0o644)                       # mkstemp makes it private
         os.replace(tmp, path)
         written[split] = path
     seconds = time.perf_counter() - start
