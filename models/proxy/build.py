@@ -44,7 +44,7 @@ def find_clips(retargeted: Path) -> list[Path]:
 
 
 def build(retargeted: str | os.PathLike, out: str | os.PathLike, seed: int = 0, sequences_per_clip: int = 2,
-          model=None, hand_sampler: HandSampler | None = None, points_fn: PointsFn = default_points_fn,
+          model=None, hand_sampler: HandSampler | None = None, points_fn: PointsFn | None = None,
           generator_options: GeneratorOptions | None = None, camera_options: CameraOptions | None = None,
           progress: bool = True) -> dict[str, Path]:
     """Generate every proxy sequence and write one `.npz` per split.
@@ -56,7 +56,8 @@ def build(retargeted: str | os.PathLike, out: str | os.PathLike, seed: int = 0, 
         sequences_per_clip: proxy sequences (shape, hands, stored camera) per clip.
         model: SmplxModel; load_body_model() if None.
         hand_sampler: (seed, T, fps, side) -> (T, 15, 3); default_hand_sampler() if None.
-        points_fn: SmplxOutput -> (B, 67, 3) K67 3D points.
+        points_fn: SmplxOutput -> (B, 67, 3) K67 3D points; default_points_fn(model) if None (the
+            detector-consistent points where a regressor exists for the model's mesh).
     Returns:
         split -> written path (splits without clips are not written).
     Raises:
@@ -72,6 +73,7 @@ def build(retargeted: str | os.PathLike, out: str | os.PathLike, seed: int = 0, 
         from mocap.models.body import smplx_model
         model = smplx_model.load_body_model()
     hand_sampler = hand_sampler or default_hand_sampler(model)
+    points_fn = points_fn or default_points_fn(model)
     parts: dict[str, dict[str, list]] = {s: {k: [] for k in FRAME_KEYS + SEQ_KEYS} for s in SPLITS}
     start = time.perf_counter()
     frames = 0

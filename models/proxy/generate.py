@@ -147,9 +147,22 @@ def default_hand_sampler(model=None) -> HandSampler:
     return sample
 
 
-def default_points_fn(output) -> torch.Tensor:
-    """The model's own K67 points (B, 67, 3); swap in detector-consistent points when they exist."""
+def model_points_fn(output) -> torch.Tensor:
+    """The model's own K67 points (B, 67, 3)."""
     return output.k67
+
+
+def default_points_fn(model) -> PointsFn:
+    """Detector-consistent K67 points for this model's mesh (DESIGN 4): the vertex regressor fitted
+    on our front end's detections of renders (`mocap.models.body.detector_points`), or the model's
+    own K67 points when no regressor fits this mesh (e.g. an official SMPL-X file)."""
+    from mocap.models.body.detector_points import DetectorPoints
+
+    try:
+        return DetectorPoints.load(model)
+    except (FileNotFoundError, ValueError) as exc:
+        log.warning("no detector-consistent keypoints for this body model (%s): using its own K67 points", exc)
+        return model_points_fn
 
 
 def foot_contacts(points_w: np.ndarray, fps: float, height_m: float = 0.06,
@@ -217,7 +230,7 @@ def run_model(model, points_fn: PointsFn, global_orient: np.ndarray, body_pose: 
 
 
 def generate_sequence(model, clip: dict, seed: int, hand_sampler: HandSampler | None = None,
-                      points_fn: PointsFn = default_points_fn,
+                      points_fn: PointsFn = model_points_fn,
                       options: GeneratorOptions | None = None) -> ProxySequence:
     """Pose a retargeted clip with a random shape and random hands; world-space outputs.
 
