@@ -87,7 +87,7 @@ def walk(model, rest):
 
 
 def test_synthetic_clip_is_recovered(walk, rest):
-    aa, motion, res = walk
+    _, motion, res = walk
     assert res.fit_error_mm.shape == (45,)
     assert res.fit_error_mm.max() < TOL_MM, res.fit_error_mm.max()
     # also against the unscaled source: the bone lengths are the model's own, betas come back ~0

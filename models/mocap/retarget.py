@@ -10,8 +10,11 @@ Pipeline per clip (every step a function below):
 3. fit one ``betas`` (10) per clip so the model's bone lengths match the source's (``fit_betas``);
 4. BONE-LENGTH SCALING (``scale_bones``): every corresponded bone (a joint and its nearest corresponded
    SMPL-X ancestor) keeps the source's per-frame direction and takes the fitted model's rest length,
-   chained from the pelvis outwards; these scaled points are the IK targets and the reference of
-   ``fit_error_mm``;
+   chained from the pelvis outwards; then the two branch points get the model's own geometry
+   (``reshape_branches``: hips hung rigidly from the pelvis with the source root's orientation,
+   neck and shoulders rigidly from spine3 with the best-fit rotation), because no pose can reproduce a
+   source's hip width/tilt or shoulder line on another body; these points are the IK targets and the
+   reference of ``fit_error_mm``;
 5. normalise: rotate about y so that frame 0 faces +z (the SMPL-X rest facing: left hip at +x), move
    frame 0's pelvis to x = z = 0 (``facing_rotation``);
 6. initialise in closed form (``init_rotations``: per joint, the rotation that points the rest bones
@@ -37,14 +40,34 @@ import torch
 
 from ..body.smplx_layout import JOINT_NAMES, PARENTS
 from .correspondence import correspondence_for
-from .motion import Motion, forward_kinematics, matrix_to_quat, resample, rest_positions, to_world_frame
+from .motion import (
+    Motion,
+    forward_kinematics,
+    matrix_to_quat,
+    resample,
+    rest_positions,
+    to_world_frame,
+)
 
 log = logging.getLogger("mocap.retarget")
 
 __all__ = [
-    "NUM_BODY", "RetargetOptions", "RetargetResult", "body_joints_fk", "facing_rotation", "fit_betas",
-    "floor_height", "init_rotations", "matrix_to_axis_angle", "nearest_ancestors", "retarget_motion",
-    "reshape_branches", "retarget_targets", "scale_bones", "solve_ik", "source_points",
+    "NUM_BODY",
+    "RetargetOptions",
+    "RetargetResult",
+    "body_joints_fk",
+    "facing_rotation",
+    "fit_betas",
+    "floor_height",
+    "init_rotations",
+    "matrix_to_axis_angle",
+    "nearest_ancestors",
+    "reshape_branches",
+    "retarget_motion",
+    "retarget_targets",
+    "scale_bones",
+    "solve_ik",
+    "source_points",
 ]
 
 NUM_BODY = 22  # pelvis + 21 body joints
@@ -85,6 +108,8 @@ class RetargetResult:
     joint_names: list[str]      # K corresponded SMPL-X joints
     raw_error_mm: float         # mean error vs the UNscaled source (same normalisation), for context
     bones_error_mm: float       # mean error vs the bone-length-scaled source before branch reshaping
+    bone_angle_deg: float       # mean angle between fitted and source bones (corresponded bones), degrees
+    bone_angle_p95_deg: float
     table: str
 
 
@@ -322,7 +347,8 @@ def init_rotations(targets: np.ndarray, mask: np.ndarray, rest: np.ndarray) -> n
 
     Joints in order; each joint's global rotation turns the rest vectors to its nearest corresponded
     descendants onto the vectors from its posed position to their targets: the minimal (swing) rotation
-    for one descendant, Kabsch for several (pelvis: hips and spine3; spine3: neck and shoulders); no
+    for one descendant, Kabsch for several (only the direct children when two or more are corresponded,
+    i.e. the pelvis uses its hips, which are rigid with it; spine3 uses neck and shoulders); no
     descendant: the parent's rotation (local identity). Limbs thus start bent the way the source bends.
 
     Args:
@@ -351,6 +377,9 @@ def init_rotations(targets: np.ndarray, mask: np.ndarray, rest: np.ndarray) -> n
         if j > 0:
             pos[:, j] = pos[:, a] + g_par @ (rest[j] - rest[a])
         ks = desc[j]
+        direct = [k for k in ks if BODY_PARENTS[k] == j]
+        if len(direct) >= 2:  # the pelvis: its hips are rigid with it (reshape_branches), the spine is not
+            ks = direct
         if not ks:
             glob[:, j] = g_par
         elif len(ks) == 1:
@@ -514,12 +543,19 @@ def retarget_motion(motion: Motion, model, options: RetargetOptions = RetargetOp
     err = np.linalg.norm(joints[:, mask] - targets[:, mask], axis=-1) * 1000.0   # (T, K) mm
     raw_err = np.linalg.norm(joints[:, mask] - raw[:, mask], axis=-1) * 1000.0
     bone_err = np.linalg.norm(joints[:, mask] - bones[:, mask], axis=-1) * 1000.0
+    # pose fidelity free of proportions: angle between each fitted bone and the same source bone
+    anc = nearest_ancestors(mask)
+    ch, an = list(anc), list(anc.values())
+    fb, sb = joints[:, ch] - joints[:, an], raw[:, ch] - raw[:, an]
+    cos = np.sum(fb * sb, -1) / np.maximum(np.linalg.norm(fb, axis=-1) * np.linalg.norm(sb, axis=-1), 1e-12)
+    bone_angle = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))                   # (T, bones)
     return RetargetResult(
         global_orient=matrix_to_axis_angle(go).astype(np.float32), body_pose=pose.astype(np.float32),
         transl=transl.astype(np.float32), betas=betas.astype(np.float32), fps=float(options.fps),
         fit_error_mm=err.mean(1).astype(np.float32), joint_error_mm=err.mean(0),
         joint_names=[BODY_NAMES[i] for i in np.flatnonzero(mask)], raw_error_mm=float(raw_err.mean()),
-        bones_error_mm=float(bone_err.mean()),
+        bones_error_mm=float(bone_err.mean()), bone_angle_deg=float(bone_angle.mean()),
+        bone_angle_p95_deg=float(np.percentile(bone_angle, 95)),
         table=table_name)
 
 
@@ -584,7 +620,7 @@ def _stats(errs: np.ndarray) -> dict:
             "max_mm": float(errs.max())}
 
 
-def render_clip_frames(npz_path: Path, model, frames: int = 6, size: tuple[int, int] = (200, 260)) -> list[np.ndarray]:
+def render_clip_frames(npz_path: Path, model, frames: int = 6, size: tuple[int, int] = (200, 280)) -> list[np.ndarray]:
     """Side views (camera on the body's left, +x, looking at -x, following the pelvis) of ``frames``
     evenly spaced frames of a retargeted clip, with the floor (y = 0) drawn as a dark line under the body."""
     from ..body.render import MeshRenderer, intrinsics, look_at, project
@@ -593,7 +629,7 @@ def render_clip_frames(npz_path: Path, model, frames: int = 6, size: tuple[int, 
     t = z["global_orient"].shape[0]
     idx = np.linspace(0, t - 1, frames).round().astype(int)
     w, h = size
-    K = intrinsics(40.0, w, h)
+    K = intrinsics(45.0, w, h)
     b = torch.as_tensor(z["betas"])[None].expand(len(idx), -1)
     with torch.no_grad():
         out = model.forward(global_orient=torch.as_tensor(z["global_orient"][idx]),
@@ -605,7 +641,7 @@ def render_clip_frames(npz_path: Path, model, frames: int = 6, size: tuple[int, 
             v = out.vertices[k].numpy()
             pel = out.joints[k, 0].numpy()
             target = np.array([pel[0], 0.9, pel[2]])
-            R, tt = look_at(target + [4.0, 0.0, 0.0], target)
+            R, tt = look_at(target + [2.8, 0.0, 0.0], target)
             img = r.render(v, model.faces.numpy(), K, R, tt).copy()
             for dz in np.linspace(-1.5, 1.5, 61):
                 u, vv = project(np.array([pel[0], 0.0, pel[2] + dz]), K, R, tt)
@@ -630,6 +666,8 @@ def write_report(report_dir: Path, rows: list[dict], failed: dict, wall_s: float
         per_arch[a] = {"clips": len(ra), **_stats(e),
                        "bones_only_mean_mm": float(np.mean([r["bones_mean_mm"] for r in ra])),
                        "raw_mean_mm": float(np.mean([r["raw_mean_mm"] for r in ra])),
+                       "bone_angle_deg": float(np.mean([r["bone_angle_deg"] for r in ra])),
+                       "bone_angle_p95_deg": float(np.mean([r["bone_angle_p95_deg"] for r in ra])),
                        "table": ra[0]["table"]}
     joints: dict[str, list[float]] = {}
     for r in rows:
@@ -665,27 +703,32 @@ def write_report(report_dir: Path, rows: list[dict], failed: dict, wall_s: float
     lines = [
         "# Retargeting mocap to SMPL-X: fit error",
         "",
-        f"Written by `python -m mocap.models.mocap.retarget` (model `{overall['model']}`, {options.iters} Adam "
+        (f"Written by `python -m mocap.models.mocap.retarget` (model `{overall['model']}`, {options.iters} Adam "
         f"iterations, {options.fps:g} Hz). Error = per frame, the mean over the corresponded SMPL-X body joints of "
         "the distance between the fitted model's joint and the source joint after bone-length scaling "
         "(each source bone keeps its direction and takes the fitted model's rest length; the hips and the "
         "neck/shoulders are then placed with the model's own rest geometry, see `reshape_branches`). "
         "`bones only` = the same error against the bone-length-scaled points before that re-shaping; "
-        "`raw` = against the unscaled source points (proportions differ: context only).",
+        "`raw` = against the unscaled source points (proportions differ: context only). `bone angle` = the "
+        "angle between each fitted bone and the same source bone (joint to nearest corresponded ancestor), "
+        "a pose error free of proportions."),
         "",
         f"Goal: mean < {GOAL_MEAN_MM:g} mm and p95 < {GOAL_P95_MM:g} mm.",
         "",
-        "| set | clips | frames | mean mm | p95 mm | max mm | bones only mm | raw mm |",
-        "|---|---|---|---|---|---|---|---|",
-        f"| **all** | {overall['clips']} | {overall['frames']} | {overall['mean_mm']:.1f} | {overall['p95_mm']:.1f} | "
+        "| set | clips | frames | mean mm | p95 mm | max mm | bones only mm | raw mm | bone angle deg (mean / p95 of clips) |",
+        "|---|---|---|---|---|---|---|---|---|",
+        (f"| **all** | {overall['clips']} | {overall['frames']} | {overall['mean_mm']:.1f} | {overall['p95_mm']:.1f} | "
         f"{overall['max_mm']:.1f} | {np.mean([r['bones_mean_mm'] for r in rows]) if rows else 0:.1f} | "
-        f"{np.mean([r['raw_mean_mm'] for r in rows]) if rows else 0:.1f} |",
+        f"{np.mean([r['raw_mean_mm'] for r in rows]) if rows else 0:.1f} | "
+        f"{np.mean([r['bone_angle_deg'] for r in rows]) if rows else 0:.1f} / "
+        f"{np.mean([r['bone_angle_p95_deg'] for r in rows]) if rows else 0:.1f} |"),
     ]
     for a, s in per_arch.items():
         lines.append(f"| {a} ({s['table']}) | {s['clips']} | {s['frames']} | {s['mean_mm']:.1f} | {s['p95_mm']:.1f} | "
-                     f"{s['max_mm']:.1f} | {s['bones_only_mean_mm']:.1f} | {s['raw_mean_mm']:.1f} |")
-    lines += ["", f"Time: {wall_s:.0f} s for {overall['clips']} clips ({overall['frames']} frames at 30 Hz, "
-              f"{overall['frames_per_s']:.0f} frames/s, {overall['torch_threads']} torch thread(s), reading included).",
+                     f"{s['max_mm']:.1f} | {s['bones_only_mean_mm']:.1f} | {s['raw_mean_mm']:.1f} | "
+                     f"{s['bone_angle_deg']:.1f} / {s['bone_angle_p95_deg']:.1f} |")
+    lines += ["", (f"Time: {wall_s:.0f} s for {overall['clips']} clips ({overall['frames']} frames at 30 Hz, "
+              f"{overall['frames_per_s']:.0f} frames/s, {overall['torch_threads']} torch thread(s), reading included)."),
               "", "Per joint (mean over clips, mm): " + ", ".join(f"{n} {v:.1f}" for n, v in per_joint.items()), ""]
     if over_goal:
         lines.append(f"Clips over the goal ({len(over_goal)}):")
@@ -749,9 +792,10 @@ def main(argv: list[str] | None = None) -> int:
             log.warning("failed %s/%s: %s", archive, rel, e)
             continue
         e = res.fit_error_mm
-        rows.append({"archive": archive, "clip": rel, "split": split, "category": _CATEGORY.get((archive, rel), ""), "table": res.table, "frames": int(len(e)),
+        rows.append({"archive": archive, "clip": rel, "split": split, "category": _CATEGORY.get((archive, rel), ""), "table": res.table, "frames": len(e),
                      "mean_mm": float(e.mean()), "p95_mm": float(np.percentile(e, 95)), "max_mm": float(e.max()),
-                     "raw_mean_mm": res.raw_error_mm, "bones_mean_mm": res.bones_error_mm, "seconds": time.perf_counter() - t1,
+                     "raw_mean_mm": res.raw_error_mm, "bones_mean_mm": res.bones_error_mm,
+                     "bone_angle_deg": res.bone_angle_deg, "bone_angle_p95_deg": res.bone_angle_p95_deg, "seconds": time.perf_counter() - t1,
                      "joint_mean_mm": dict(zip(res.joint_names, map(float, res.joint_error_mm))),
                      "npz": str(out.relative_to(args.out))})
     wall = time.perf_counter() - t0
