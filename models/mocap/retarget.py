@@ -805,6 +805,29 @@ def write_report(report_dir: Path, rows: list[dict], failed: dict, wall_s: float
               f"{r['max_mm']:.1f} |" for r in worst]
     if failed:
         lines += ["", "Failed:"] + [f"* {k}: {v}" for k, v in failed.items()]
+    n_lim = sum(r["betas_at_limit"] for r in rows)
+    lines += ["", "## Method and limits", "",
+              ("* Correspondence (models/mocap/correspondence.py): 18 of the 22 SMPL-X body joints per skeleton "
+              "(pelvis, hips, knees, ankles, feet, spine3, neck, head, shoulders, elbows, wrists); spine1/spine2 "
+              "and the collars have no reliable counterpart and are left to the pose prior."),
+              ("* Scale: one `betas` per clip, fitted (L-BFGS, small prior, |beta| <= "
+              f"{options.beta_limit:g}) to the source's rest bone lengths; {n_lim} of {len(rows)} clips have a "
+              "beta at that bound (the open model's 10 shape directions cannot match some proportions; the "
+              "bone-length scaling absorbs the rest)."),
+              ("* Bone-length scaling: each corresponded bone keeps its per-frame source direction and takes the "
+              "fitted model's rest length; hips and neck/shoulders are then hung with the model's own geometry "
+              "(`reshape_branches`). `bones only` is large for Daz (about 80 mm) because the Daz root sits at "
+              "hip-joint height while the SMPL-X pelvis is 8 cm above the hips: re-hanging the legs moves "
+              "them as a whole, not a pose error (the bone-angle column shows the pose itself is kept)."),
+              ("* Normalisation: frame 0 faces +z (left hip at +x), its pelvis at x = z = 0; floor y = 0 at the "
+              f"{options.floor_percentile:g}th percentile over frames of the posed mesh's lowest vertex."),
+              ("* Not retargeted: wrist and head rotations (no child target among the 22 joints: they stay at "
+              "rest), toe rotation (the SMPL-X foot joint is placed, its rotation is not driven; at toe-off the rigid toes can dip a few cm "
+              "below the floor in runs), fingers, face."),
+              ("* IK: closed-form init (swing/Kabsch per joint, limb roots twisted so knees and elbows bend about "
+              f"their flexion axes), then {options.iters} Adam steps (lr {options.lr:g}) over all frames of a clip "
+              "at once on a joints-only forward pass, with second-difference smoothing, a per-joint pose prior "
+              "and SMPLify-style one-sided knee/elbow limits.")]
     if used:
         lines += ["", "`contact_sheet.png`: one row per clip, 6 evenly spaced frames, side view from the body's "
                   "left (+x) following the pelvis, dark line = floor y = 0 below the pelvis. Rows: " + "; ".join(used) + "."]
@@ -856,7 +879,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"archive": archive, "clip": rel, "split": split, "category": _CATEGORY.get((archive, rel), ""), "table": res.table, "frames": len(e),
                      "mean_mm": float(e.mean()), "p95_mm": float(np.percentile(e, 95)), "max_mm": float(e.max()),
                      "raw_mean_mm": res.raw_error_mm, "bones_mean_mm": res.bones_error_mm,
-                     "bone_angle_deg": res.bone_angle_deg, "bone_angle_p95_deg": res.bone_angle_p95_deg, "seconds": time.perf_counter() - t1,
+                     "bone_angle_deg": res.bone_angle_deg,
+                     "betas_at_limit": bool(np.any(np.abs(res.betas) >= options.beta_limit - 1e-6)), "bone_angle_p95_deg": res.bone_angle_p95_deg, "seconds": time.perf_counter() - t1,
                      "joint_mean_mm": dict(zip(res.joint_names, map(float, res.joint_error_mm))),
                      "npz": str(out.relative_to(args.out))})
     wall = time.perf_counter() - t0
