@@ -28,6 +28,13 @@ Source skeletons (joint names and rest positions as read by readers.py; SOURCES.
   trunk (spine3), lowerneck = neck base at shoulder height, head; lhumerus = shoulder, lradius =
   elbow, lwrist = wrist; lclavicle starts at the midline -> left out.
 
+* CMU C3D marker clips (c3d_markers.py): no skeleton; joint centres are computed from the 41 markers
+  under the SMPL-X names themselves (pelvis, hips from the Harrington 2007 regression, knees/elbows
+  medial of the lateral epicondyle markers, ankles medial of the malleolus markers, feet at the
+  TOE/MT5 midpoint, wrists at the wrist-bar midpoint, shoulders below the acromion markers, spine3 =
+  T10/STRN midpoint, neck = C7/CLAV midpoint, head = head-band centre), so the table is the identity
+  on 18 joints.
+
 SMPL-X spine1 and spine2 (4 and 11 cm above the pelvis in the open model) have no reliable counterpart
 in any source (the sources have one or two trunk joints), so only spine3 is matched and the IK spreads
 the trunk bend over spine1..3 through its pose prior.
@@ -82,6 +89,11 @@ CORRESPONDENCES: dict[str, dict[str, str]] = {
         "left_elbow": "lradius", "right_elbow": "rradius",
         "left_wrist": "lwrist", "right_wrist": "rwrist",
     },
+    # CMU 41-marker C3D clips: joint centres named like the SMPL-X joints (c3d_markers.JOINTS).
+    "c3d markers": {n: n for n in (
+        "pelvis", "spine3", "neck", "head", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+        "right_ankle", "left_foot", "right_foot", "left_shoulder", "right_shoulder", "left_elbow",
+        "right_elbow", "left_wrist", "right_wrist")},
 }
 
 
@@ -96,7 +108,7 @@ def correspondence_for(joint_names: Sequence[str], variant: str | None = None) -
         ValueError: no table fits the skeleton.
     """
     names = set(joint_names)
-    alias = {"cmu_expmap": "motionbuilder"}
+    alias = {"cmu_expmap": "motionbuilder", "c3d_markers": "c3d markers"}
     key = alias.get(variant or "", variant)
     if key in CORRESPONDENCES and set(CORRESPONDENCES[key].values()) <= names:
         return key, CORRESPONDENCES[key]

@@ -66,7 +66,8 @@ def _find_skeleton_json(archive_dir: Path) -> Path | None:
 
 
 def read_clip(path: Path, archive_dir: Path, true_fps: float | None) -> Motion | None:
-    """Read one clip with the reader its extension asks for; None for formats without a reader (C3D)."""
+    """Read one clip with the reader its extension asks for (C3D: CMU 41-marker set, c3d_markers.py);
+    None for formats without a reader."""
     ext = path.suffix.lower()
     if ext == ".bvh":
         return read_bvh(path, fps=true_fps)
@@ -77,6 +78,9 @@ def read_clip(path: Path, archive_dir: Path, true_fps: float | None) -> Motion |
         if sk is None:
             raise ValueError(f"{path}: no skeleton JSON in {archive_dir}")
         return read_expmap_csv(path, sk, **({"fps": true_fps} if true_fps else {}))
+    if ext == ".c3d":
+        from .c3d_markers import read_c3d_motion
+        return read_c3d_motion(path, fps=true_fps)
     return None
 
 

@@ -642,8 +642,6 @@ def _list_clips(root: Path) -> tuple[list[tuple[str, str, float | None]], dict]:
     for adir in sorted(p for p in root.iterdir() if p.is_dir()):
         manifest = read_manifest(adir)
         for rel in _clip_paths(adir, manifest):
-            if Path(rel).suffix.lower() == ".c3d":
-                continue  # marker data: no skeleton, no reader
             row = manifest.get(rel, {})
             fps_txt = row.get("true_fps") or row.get("fps")
             clips.append((adir.name, rel, float(fps_txt) if fps_txt else None))
