@@ -12,39 +12,18 @@ from typing import Sequence
 
 import numpy as np
 
+from ..camera import intrinsics, look_at  # noqa: F401  (re-exported: figures build cameras with them)
+from ..camera import project as project_camera
+
 SKIN_RGB = (0.80, 0.64, 0.55)
 # OpenCV camera axes -> OpenGL camera axes (y up, looking down -z).
 _CV_TO_GL = np.diag([1.0, -1.0, -1.0])
 
 
-def intrinsics(fov_y_deg: float, width: int, height: int) -> np.ndarray:
-    """(3, 3) pinhole K for a vertical field of view in degrees, principal point at the centre."""
-    f = 0.5 * height / np.tan(np.radians(fov_y_deg) / 2)
-    return np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1]], np.float64)
-
-
-def look_at(eye, target, up=(0.0, 1.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
-    """(R_w2c (3, 3), t_w2c (3,)) of an OpenCV camera at `eye` (world, m) looking at `target`.
-
-    `up` is the world up direction (y up in this project); the image's y axis points down.
-    """
-    eye, target, up = (np.asarray(v, np.float64) for v in (eye, target, up))
-    z = target - eye
-    z /= np.linalg.norm(z)
-    x = np.cross(-up, z)  # right-handed: x = y x z with y pointing down (-up)
-    if np.linalg.norm(x) < 1e-9:
-        raise ValueError("look_at: the view direction is parallel to up")
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    R = np.stack([x, y, z])  # rows: camera axes in world coordinates
-    return R, -R @ eye
-
-
 def project(points_w: np.ndarray, K: np.ndarray, R_w2c: np.ndarray, t_w2c: np.ndarray) -> np.ndarray:
-    """(..., 3) world points -> (..., 2) pixels (x right, y down)."""
-    pc = points_w @ R_w2c.T + t_w2c
-    uv = pc @ K.T
-    return uv[..., :2] / uv[..., 2:3]
+    """(..., 3) world points -> (..., 2) pixels (x right, y down) through one camera."""
+    uv, _ = project_camera(points_w @ R_w2c.T + t_w2c, K)
+    return uv
 
 
 class MeshRenderer:
