@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap.app.timing import summarize as summarize_times
 from mocap.models.keypoints import (
     BLAZEPOSE_TO_BODY25,
     BODY25_NAMES,
@@ -270,9 +271,8 @@ def time_stats(ms: np.ndarray, skip: int = STEADY_STATE_SKIP) -> dict:
     t = t[np.isfinite(t)]
     if t.size == 0:
         logger.warning("no per-frame time left after skipping %d frames", skip)
-        return {"median_ms": math.nan, "p90_ms": math.nan, "n": 0}
-    return {"median_ms": float(np.median(t)), "p90_ms": float(np.percentile(t, 90)),
-            "n": int(t.size)}
+    s = summarize_times(t)  # the same statistics as every other timing report
+    return {"median_ms": s["median"], "p90_ms": s["p90"], "n": s["count"]}
 
 
 def cores_busy(wall_ms: np.ndarray, cpu_ms: np.ndarray, skip: int = STEADY_STATE_SKIP) -> float:

@@ -113,6 +113,18 @@ def _clip_paths(archive_dir: Path, manifest: dict[str, dict]) -> list[str]:
                   if p.is_file() and p.suffix.lower() in exts and p.name != "MANIFEST.csv")
 
 
+def archive_clips(archive_dir: Path) -> list[tuple[str, dict, float | None]]:
+    """Every clip of one unpacked archive: (path relative to it, its MANIFEST.csv row or {}, true fps
+    from the manifest or None). Used by the inventory and the retargeting CLI alike."""
+    manifest = read_manifest(archive_dir)
+    out = []
+    for rel in _clip_paths(archive_dir, manifest):
+        row = manifest.get(rel, {})
+        fps_txt = row.get("true_fps") or row.get("fps")
+        out.append((rel, row, float(fps_txt) if fps_txt else None))
+    return out
+
+
 def run_inventory(root: Path) -> dict:
     """Read every clip under ``root``/<archive>/ and return the summary (per archive and per clip)."""
     archives = sorted(p for p in root.iterdir() if p.is_dir())
@@ -121,12 +133,8 @@ def run_inventory(root: Path) -> dict:
     summary: dict = {"root": str(root), "archives": {}}
     all_clips, groups = [], {}
     for adir in archives:
-        manifest = read_manifest(adir)
         clips, failures, skipped = {}, {}, {}
-        for rel in _clip_paths(adir, manifest):
-            row = manifest.get(rel, {})
-            fps_txt = row.get("true_fps") or row.get("fps")
-            true_fps = float(fps_txt) if fps_txt else None
+        for rel, row, true_fps in archive_clips(adir):
             try:
                 m = read_clip(adir / rel, adir, true_fps)
                 if m is None:

@@ -637,14 +637,11 @@ _CATEGORY: dict[tuple[str, str], str] = {}
 
 def _list_clips(root: Path) -> tuple[list[tuple[str, str, float | None]], dict]:
     """(archive, clip path, true fps) for every clip with a reader, and the CMU-trial groups for the split."""
-    from .inventory import _clip_paths, read_manifest
+    from .inventory import archive_clips
     clips, groups = [], {}
     for adir in sorted(p for p in root.iterdir() if p.is_dir()):
-        manifest = read_manifest(adir)
-        for rel in _clip_paths(adir, manifest):
-            row = manifest.get(rel, {})
-            fps_txt = row.get("true_fps") or row.get("fps")
-            clips.append((adir.name, rel, float(fps_txt) if fps_txt else None))
+        for rel, row, true_fps in archive_clips(adir):
+            clips.append((adir.name, rel, true_fps))
             _CATEGORY[(adir.name, rel)] = row.get("category") or row.get("action") or ""
             if row.get("cmu_trial"):
                 groups[(adir.name, rel)] = "cmu_" + row["cmu_trial"]
