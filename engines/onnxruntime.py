@@ -96,16 +96,3 @@ class OrtEngine:
     def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         values = self.session.run(self._output_names, dict(feeds))
         return dict(zip(self._output_names, values))
-
-    def check_inputs(self, expected: Mapping[str, tuple[int | None, ...]]) -> None:
-        """Raise EngineError unless the model has these inputs with these fixed dims (None = any)."""
-        have = {s.name: s.shape for s in self.inputs}
-        for name, shape in expected.items():
-            if name not in have:
-                raise EngineError(f"{self.name}: expected an input named {name!r}, the model has {sorted(have)}")
-            got = have[name]
-            ok = len(got) == len(shape) and all(
-                e is None or g == e for g, e in zip(got, shape)
-            )
-            if not ok:
-                raise EngineError(f"{self.name}: input {name!r} has shape {list(got)}, expected {list(shape)}")

@@ -102,3 +102,15 @@ def test_unusable_display(run, tmp_path, demo_video):
     auto = run("app.cli", "--video", demo_video, "--max-frames", 3, "--out", tmp_path / "b", "--no-progress", env=env)
     assert auto.returncode == 0, auto.stderr
     assert "running headless" in auto.stderr and (tmp_path / "b" / "keypoints.npz").is_file()
+
+
+def test_model_with_the_right_names_but_the_wrong_input_size(run, tmp_path, demo_video):
+    from mocap.export.cli import BUNDLED_ONNX
+
+    models = tmp_path / "models"
+    shutil.copytree(BUNDLED_ONNX, models)
+    # The palm detector has the pose detector's output names (boxes, scores) but a 192x192 input:
+    # refused when the models load, not in the middle of the run.
+    shutil.copy(models / "palm_detection_full.onnx", models / "pose_detection.onnx")
+    proc = run("app.cli", "--video", demo_video, "--model-dir", models, "--out", tmp_path / "o", timeout=60)
+    assert_one_line_error(proc, "pose_detection", "expected [N, 224, 224, 3]")

@@ -55,12 +55,3 @@ def test_missing_and_corrupt_files(tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(EngineError, match="cannot load model"):
         OrtEngine(bad)
-
-
-def test_check_inputs(add_model):
-    eng = OrtEngine(add_model)
-    eng.check_inputs({"x": (None, 3)})
-    with pytest.raises(EngineError, match="shape"):
-        eng.check_inputs({"x": (None, 4)})
-    with pytest.raises(EngineError, match="named 'image'"):
-        eng.check_inputs({"image": (1, 3)})

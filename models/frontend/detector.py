@@ -26,10 +26,10 @@ class SsdDetector:
     def __init__(self, engine: Engine, anchors: SsdAnchorOptions, decode: DetectionDecodeOptions,
                  nms: NmsOptions, crop: CropSpec, min_score: float):
         self.decode, self.nms, self.crop, self.min_score = decode, nms, crop, min_score
-        self.net = BoundNet(engine, "image", {"boxes": (decode.num_boxes, decode.num_coords),
-                                              "scores": (decode.num_boxes,)})
-        self.anchors = ssd_anchors(anchors)
         w, h = crop.size
+        self.net = BoundNet(engine, "image", {"boxes": (decode.num_boxes, decode.num_coords),
+                                              "scores": (decode.num_boxes,)}, (w, h))
+        self.anchors = ssd_anchors(anchors)
         self._buf = np.empty((1, h, w, 3), np.float32)
 
     def __call__(self, rgb: np.ndarray) -> Detections:

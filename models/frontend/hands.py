@@ -38,8 +38,8 @@ class HandRecropNet:
 
     def __init__(self, engine: Engine, cfg: HandsConfig):
         self.cfg = cfg
-        self.net = BoundNet(engine, "image", {"points": (4,)})
         w, h = cfg.recrop_crop.size
+        self.net = BoundNet(engine, "image", {"points": (4,)}, (w, h))
         self._buf = np.empty((2, h, w, 3), np.float32)
 
     def __call__(self, rgb: np.ndarray, rects: list[NormalizedRect]) -> list[NormalizedRect]:
@@ -60,8 +60,8 @@ class HandLandmarkNet:
 
     def __init__(self, engine: Engine, cfg: HandsConfig):
         self.cfg = cfg
-        self.net = BoundNet(engine, "image", {"landmarks": (63,), "hand_flag": (1,), "handedness": (1,)})
         w, h = cfg.landmark_crop.size
+        self.net = BoundNet(engine, "image", {"landmarks": (63,), "hand_flag": (1,), "handedness": (1,)}, (w, h))
         self._buf = np.empty((2, h, w, 3), np.float32)
 
     def __call__(self, rgb: np.ndarray, rects: list[NormalizedRect]) -> tuple[np.ndarray, np.ndarray]:

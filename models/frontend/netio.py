@@ -16,11 +16,14 @@ from mocap.engines.base import Engine, EngineError
 class BoundNet:
     """An engine with its input and outputs bound to contract names."""
 
-    def __init__(self, engine: Engine, input_name: str, outputs: Mapping[str, tuple[int, ...]]):
+    def __init__(self, engine: Engine, input_name: str, outputs: Mapping[str, tuple[int, ...]],
+                 input_wh: tuple[int, int]):
         """Args:
             outputs: contract output name -> per-item shape (batch dim excluded), e.g. {'points': (4,)}.
+            input_wh: the crop size the front end feeds, (width, height).
         Raises:
-            EngineError: the model lacks a contract name and cannot be matched unambiguously.
+            EngineError: the model lacks a contract name and cannot be matched unambiguously, or
+                its input is not an NHWC image of input_wh (checked at load, not mid-run).
         """
         self.engine = engine
         ins = [s.name for s in engine.inputs]
@@ -31,6 +34,11 @@ class BoundNet:
         else:
             raise EngineError(f"{engine.name}: no input named {input_name!r} (has {ins})")
         shape = next(s.shape for s in engine.inputs if s.name == self.input)
+        w, h = input_wh
+        if len(shape) != 4 or any(isinstance(got, int) and got != want
+                                  for got, want in zip(shape[1:], (h, w, 3))):
+            raise EngineError(f"{engine.name}: input {self.input!r} has shape {list(shape)}, "
+                              f"expected [N, {h}, {w}, 3] (NHWC)")
         self.fixed_batch = shape[0] if isinstance(shape[0], int) else None
         outs = [s.name for s in engine.outputs]
         self.outputs: dict[str, str] = {}

@@ -82,7 +82,7 @@ class PoseLandmarkNet:
         n = cfg.num_landmarks
         w, h = cfg.landmark_crop.size
         self.net = BoundNet(engine, "image", {"landmarks": (n * 5,), "pose_flag": (1,),
-                                              "heatmap": (h // 4, w // 4, n)})
+                                              "heatmap": (h // 4, w // 4, n)}, (w, h))
         self._buf = np.empty((1, h, w, 3), np.float32)
 
     def __call__(self, rgb: np.ndarray, rect: NormalizedRect, always: bool = False) -> tuple[np.ndarray | None, float]:
