@@ -20,9 +20,10 @@ frame (the last input frame). ``causal=False`` (offline) slices the residual cen
 j belongs to input frame j + (RF - 1) / 2 and ``forward`` on an 81-frame window returns its centre
 frame (as ``ProxyWindows(causal=False)`` labels it).
 
-Input channels (C_in = 2 * 67 + 3 = 137): the K67 keypoints in ``keypoints_to_channels`` order
-(x, y interleaved per keypoint, box-normalised as ``ProxyWindows.k67_xy``), with the per-keypoint
-mask expanded to both coordinates; then the 3 CLIFF global-information channels
+Input channels (C_in = 2 * 67 + 2 * 42 + 3 = 221): the K67 keypoints in ``keypoints_to_channels``
+order (x, y interleaved per keypoint, box-normalised as ``ProxyWindows.k67_xy``), with the per-keypoint
+mask expanded to both coordinates; then both hands in their own frame (``features.hand_local``,
+``hand_local=True``); then the 3 CLIFF global-information channels
 ``[c_x - p_x, c_y - p_y, b] / f`` (reference 6, eq. 5 without the demo's H36M constants) appended
 with mask 1 in every frame. So a frame with every keypoint missing still has 3 valid channels
 and the partial conv rescales by size/sum accordingly; the net never sees a fully empty window.
@@ -58,6 +59,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mocap.models.nets.features import NUM_HAND_LOCAL, hand_local
 from mocap.models.nets.partial_conv import PartialConv1d, expand_keypoint_mask, keypoints_to_channels
 
 N_ROT = 52          # global orient + 21 body + 15 left hand + 15 right hand
@@ -82,6 +84,7 @@ class PoseInitConfig:
     dropout: float = 0.25
     causal: bool = True
     use_global_info: bool = True
+    hand_local: bool = True
     bn_momentum: float = 0.1
 
 
@@ -145,7 +148,8 @@ class PoseInitNet(nn.Module):
             raise ValueError(f"filter widths must be odd and positive, got {cfg.filter_widths}")
         self.config = cfg
         ch = cfg.channels
-        c_in = 2 * cfg.num_keypoints + (N_GLOBAL if cfg.use_global_info else 0)
+        c_in = 2 * cfg.num_keypoints + (N_GLOBAL if cfg.use_global_info else 0) \
+            + (2 * NUM_HAND_LOCAL if cfg.hand_local else 0)
         self.expand = PartialConv1d(c_in, ch, cfg.filter_widths[0], bias=False)
         self.expand_bn = nn.BatchNorm1d(ch, momentum=cfg.bn_momentum)
         self.drop = nn.Dropout(cfg.dropout)
@@ -192,6 +196,11 @@ class PoseInitNet(nn.Module):
         x = keypoints_to_channels(k67_xy)
         m = expand_keypoint_mask(mask.to(x.dtype).permute(0, 2, 1))
         x = torch.where(m > 0, x, torch.zeros((), dtype=x.dtype))   # missing xy may be garbage, even NaN
+        if self.config.hand_local:
+            xy = x.permute(0, 2, 1).reshape(b, t, k, 2)
+            loc, lm = hand_local(xy, mask.to(x.dtype))
+            x = torch.cat([x, keypoints_to_channels(loc)], 1)
+            m = torch.cat([m, expand_keypoint_mask(lm.permute(0, 2, 1))], 1)
         if self.config.use_global_info:
             if global_info is None or global_info.shape != (b, t, N_GLOBAL):
                 raise ValueError(f"global_info must be {(b, t, N_GLOBAL)}")
