@@ -312,3 +312,27 @@ def test_build_is_deterministic_and_cli(dataset_dir, model, tmp_path):
                              "--no-progress"]) == 2
     with pytest.raises(ValueError, match="sequences_per_clip"):
         proxy_build.build(dataset_dir / "clips", tmp_path / "x", sequences_per_clip=0, model=model)
+
+
+def test_chunks_label_every_frame_like_single_windows(dataset_dir):
+    single = ProxyWindows(dataset_dir / "out", "train", resample_cameras=False, seed=0)
+    chunks = ProxyWindows(dataset_dir / "out", "train", resample_cameras=False, seed=0, targets=32)
+    lookup = {tuple(single._index[i]): i for i in range(len(single))}
+    # every frame is a target of exactly one chunk (as a valid target)
+    covered = []
+    for i in range(len(chunks)):
+        s, t = chunks._index[i]
+        covered += [(s, f) for f in range(t - 31, t + 1)]
+    x = chunks[1]
+    assert x["k67_xy"].shape == (81 + 31, 67, 2) and x["joints_c"].shape == (32, 55, 3)
+    s, t = chunks._index[1]
+    valid = x["target_valid"].numpy() > 0
+    frames = np.arange(t - 31, t + 1)
+    lo = chunks.data["seq_start"][s]
+    np.testing.assert_array_equal(valid, frames >= lo)
+    for k in np.flatnonzero(valid)[::7]:
+        y = single[lookup[(s, frames[k])]]
+        for key in ("joints_c", "k67_c", "pose_6d", "root_c", "k67_px", "contacts"):
+            np.testing.assert_allclose(x[key][k].numpy(), y[key].numpy(), atol=1e-3, err_msg=key)
+    valid_frames = {(s, f) for s, f in covered if f >= chunks.data["seq_start"][s]}
+    assert valid_frames == {tuple(map(int, v)) for v in single._index}

@@ -39,8 +39,14 @@ class ProxyWindows(Dataset):
 
     def __init__(self, path: str | Path, split: str = "train", window: int = 81, causal: bool = True,
                  resample_cameras: bool = True, seed: int = 0, corruption: CorruptionOptions | None = None,
-                 cameras: CameraOptions | None = None, stride: int = 1) -> None:
+                 cameras: CameraOptions | None = None, stride: int = 1, targets: int = 1) -> None:
         """Load one split.
+
+        `targets` > 1 makes each sample a chunk: the `targets` consecutive frames ending at its frame are
+        all labelled (target arrays gain a leading (targets,) axis, plus `target_valid`), and the keypoint
+        arrays cover window + targets - 1 frames, so a temporal net computes all of them in one pass.
+        Chunks tile each sequence from its end (stride = targets); target frames before the sequence
+        start are padding with target_valid 0.
 
         Raises:
             FileNotFoundError: no such split file.
@@ -59,9 +65,17 @@ class ProxyWindows(Dataset):
         self.window, self.causal, self.resample = window, causal, resample_cameras
         self.seed, self.epoch = seed, 0
         self.corruption, self.cameras = corruption or CorruptionOptions(), cameras or CameraOptions()
+        if targets < 1:
+            raise ValueError(f"targets must be >= 1, got {targets}")
+        self.targets = targets
         starts = self.data["seq_start"]
-        self._index = np.concatenate([np.stack([np.full(e - s, i), np.arange(s, e)], 1)[::stride]
-                                      for i, (s, e) in enumerate(zip(starts[:-1], starts[1:]))])
+        if targets == 1:
+            self._index = np.concatenate([np.stack([np.full(e - s, i), np.arange(s, e)], 1)[::stride]
+                                          for i, (s, e) in enumerate(zip(starts[:-1], starts[1:]))])
+        else:
+            self._index = np.concatenate([np.stack([np.full(len(ends), i), ends], 1) for i, (s, e) in
+                                          enumerate(zip(starts[:-1], starts[1:]))
+                                          for ends in [np.arange(e - 1, s - 1, -targets)[::-1]]])
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch (a different epoch draws different cameras and corruption)."""
@@ -74,9 +88,10 @@ class ProxyWindows(Dataset):
         d = self.data
         s, t = (int(v) for v in self._index[i])
         lo, hi = int(d["seq_start"][s]), int(d["seq_start"][s + 1])
-        W = self.window
-        first = t - (W - 1) if self.causal else t - W // 2
-        frames = np.arange(first, first + W)
+        W, n = self.window, self.targets
+        tgt = np.arange(t - n + 1, t + 1)                      # target frames (may start before lo)
+        first = tgt[0] - (W - 1) if self.causal else tgt[0] - W // 2
+        frames = np.arange(first, first + W + n - 1)
         valid = (frames >= lo) & (frames < hi)
         idx = np.clip(frames, lo, hi - 1)
         fps = float(d["fps"][s])
@@ -94,24 +109,33 @@ class ProxyWindows(Dataset):
         mask = c["mask"] * valid[:, None]
         centre, size = box_from_points(c["xy_px"], mask, w, h)
         xy = normalize_to_box(c["xy_px"], centre, size) * mask[..., None]
-        j = int(np.flatnonzero(frames == t)[0])       # the target frame in the window
-        Rt, tt_t = R[j], tt[j]
-        go_c, transl_c, root_c = to_camera_params(d["global_orient"][t].astype(np.float64),
-                                                  d["transl"][t].astype(np.float64),
+        j = tgt - first                                # target frames' places in the window
+        tc = np.clip(tgt, lo, hi - 1)
+        Rt = R[j] if R.ndim == 3 else np.broadcast_to(R, (n, 3, 3))
+        tt_t = tt[j] if tt.ndim == 2 else np.broadcast_to(tt, (n, 3))
+        go_c, transl_c, root_c = to_camera_params(d["global_orient"][tc].astype(np.float64),
+                                                  d["transl"][tc].astype(np.float64),
                                                   d["j_root"][s].astype(np.float64), Rt, tt_t)
-        joints_c = world_to_camera(d["joints_w"][t][None].astype(np.float64), Rt[None], tt_t[None])[0]
-        k67_c = world_to_camera(d["k67_w"][t][None].astype(np.float64), Rt[None], tt_t[None])[0]
-        pose = np.concatenate([go_c[None], d["body_pose"][t], d["left_hand_pose"][t],
-                               d["right_hand_pose"][t]]).astype(np.float64)
+        joints_c = world_to_camera(d["joints_w"][tc].astype(np.float64), Rt, tt_t)
+        k67_c = world_to_camera(d["k67_w"][tc].astype(np.float64), Rt, tt_t)
+        pose = np.concatenate([go_c[:, None], d["body_pose"][tc], d["left_hand_pose"][tc],
+                               d["right_hand_pose"][tc]], 1).astype(np.float64)
+        per_target = {
+            "R_w2c": Rt, "t_w2c": tt_t, "global_orient": go_c, "body_pose": d["body_pose"][tc],
+            "left_hand_pose": d["left_hand_pose"][tc], "right_hand_pose": d["right_hand_pose"][tc],
+            "pose_6d": axis_angle_to_rot6d(pose), "transl": transl_c, "root_c": root_c,
+            "joints_c": joints_c * 1000.0, "k67_c": k67_c * 1000.0, "k67_px": uv[j], "visible": front[j],
+            "contacts": d["contacts"][tc],
+        }
+        if n == 1:
+            per_target = {k: v[0] for k, v in per_target.items()}
+        else:
+            per_target["target_valid"] = tgt >= lo
         out = {
             "k67_xy": xy, "mask": mask, "conf": c["conf"] * valid[:, None],
             "global_info": global_info(centre, size, K),
             "box": np.concatenate([centre, size[:, None]], 1), "frame_valid": valid,
-            "K": K, "R_w2c": Rt, "t_w2c": tt_t, "image_wh": np.array([w, h]), "occluded": c["occluded"],
-            "global_orient": go_c, "body_pose": d["body_pose"][t], "left_hand_pose": d["left_hand_pose"][t],
-            "right_hand_pose": d["right_hand_pose"][t], "pose_6d": axis_angle_to_rot6d(pose),
-            "betas": d["betas"][s], "transl": transl_c, "root_c": root_c,
-            "joints_c": joints_c * 1000.0, "k67_c": k67_c * 1000.0,
-            "k67_px": uv[j], "visible": front[j], "contacts": d["contacts"][t],
+            "K": K, "image_wh": np.array([w, h]), "occluded": c["occluded"], "betas": d["betas"][s],
+            **per_target,
         }
         return {k: torch.as_tensor(np.asarray(v, np.float32)) for k, v in out.items()}
