@@ -77,8 +77,11 @@ def test_known_pose_angles(tmp_path, model):
     np.testing.assert_allclose(r, [[0, 1, 0], [-1, 0, 0], [0, 0, 1]], atol=1e-6)
     pos = forward_kinematics(motion)[0]
     upper_arm = pos[motion.joint_names.index("right_elbow")] - pos[motion.joint_names.index("right_shoulder")]
-    root_R = motion.rotations[0, 0]                                         # the arm is up in the body frame
-    np.testing.assert_allclose(root_R.T @ upper_arm / np.linalg.norm(upper_arm), [0, 1, 0], atol=1e-6)
+    rest = motion.offsets_m[motion.joint_names.index("right_elbow")]       # about (-0.26, 0, 0)
+    assert rest[0] < -0.2
+    Rz = np.array([[0, 1, 0], [-1, 0, 0], [0, 0, 1]])                       # -90 degrees about Z
+    np.testing.assert_allclose(upper_arm, Rz @ rest, atol=1e-6)             # pointing up (+Y)
+    assert upper_arm[1] > 0.99 * np.linalg.norm(upper_arm)
 
 
 def test_bad_units_rejected(tmp_path, model):
