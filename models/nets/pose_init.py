@@ -85,6 +85,7 @@ class PoseInitConfig:
     causal: bool = True
     use_global_info: bool = True
     hand_local: bool = True
+    partial: bool = True      # False: the ablation, zero-filled inputs and ordinary convolutions
     bn_momentum: float = 0.1
 
 
@@ -201,6 +202,8 @@ class PoseInitNet(nn.Module):
             loc, lm = hand_local(xy, mask.to(x.dtype))
             x = torch.cat([x, keypoints_to_channels(loc)], 1)
             m = torch.cat([m, expand_keypoint_mask(lm.permute(0, 2, 1))], 1)
+        if not self.config.partial:   # every channel counts as observed: partial convs become plain ones
+            m = torch.ones_like(m)
         if self.config.use_global_info:
             if global_info is None or global_info.shape != (b, t, N_GLOBAL):
                 raise ValueError(f"global_info must be {(b, t, N_GLOBAL)}")

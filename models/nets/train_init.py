@@ -1,0 +1,192 @@
+"""Train the pose-initialisation net on the proxy dataset (issue 4 item 4, stage 1 of seed 000's two).
+
+    python -m mocap.models.nets.train_init --data ~/.cache/mocap/proxy --out runs/pose_init
+
+Each sample is a chunk of the proxy data (``ProxyWindows(targets=N)``): 81 + N - 1 frames of
+corrupted K67 with new random cameras and corruption every epoch, all N newest frames labelled, so
+the temporal net computes N outputs in one pass. Checkpoints after every epoch (``last.pt``, resumed
+with ``--resume``); ``--export PATH`` writes the final weights in the app's checkpoint format
+(``models.nets.checkpoint``). Seeded: the same command gives the same weights on the same machine
+and thread count.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from mocap.models.body.smplx_model import load_body_model
+from mocap.models.nets.body_fk import SparseBody
+from mocap.models.nets.losses import LossWeights, contact_loss, pose_losses, pose_prediction
+from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
+from mocap.models.proxy.dataset import ProxyWindows
+
+PER_TARGET = ("pose_6d", "root_c", "joints_c", "k67_c", "k67_px", "visible", "contacts", "target_valid")
+
+
+@dataclass
+class TrainInitConfig:
+    data: str = "~/.cache/mocap/proxy"
+    out: str = "runs/pose_init"
+    epochs: int = 30
+    batch_size: int = 24            # chunks per step
+    targets: int = 32               # labelled frames per chunk
+    lr: float = 1e-3
+    lr_final: float = 3e-5          # cosine decay to this
+    weight_decay: float = 1e-4
+    seed: int = 0
+    threads: int = 2
+    workers: int = 1
+    steps_per_epoch: int = 0        # 0: the whole training split per epoch
+    val_chunks: int = 600
+    max_minutes: float = 0.0        # stop after this many minutes (0: no limit); the schedule still
+                                    # spans `epochs`, so set both for a timed run
+    net: PoseInitConfig = field(default_factory=PoseInitConfig)
+    losses: LossWeights = field(default_factory=LossWeights)
+
+
+def flatten_targets(batch: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
+    """Per-target arrays (B, n, ...) -> (B n, ...), plus the frame's global info and box coordinates of
+    the clean points (the target frames are the window's last n frames)."""
+    t = {k: batch[k].flatten(0, 1) for k in PER_TARGET}
+    b = batch["k67_xy"].shape[0]
+    box = batch["box"][:, -n:].flatten(0, 1)                                     # (B n, 3)
+    t["global_info"] = batch["global_info"][:, -n:].flatten(0, 1)
+    t["k67_box"] = (t["k67_px"] - box[:, None, :2]) / (box[:, None, 2:3] / 2)
+    t["betas"] = batch["betas"][:, None].expand(b, n, -1).flatten(0, 1)
+    return t
+
+
+def compute_losses(net: PoseInitNet, body: SparseBody, batch: dict[str, torch.Tensor], n: int,
+                   w: LossWeights) -> tuple[torch.Tensor, dict[str, float]]:
+    out = net.forward_sequence(batch["k67_xy"], batch["mask"], batch["global_info"])
+    t = flatten_targets(batch, n)
+    pose, betas, root = out.pose_6d.flatten(0, 1), out.betas.flatten(0, 1), out.root_c.flatten(0, 1)
+    weight = t["target_valid"]
+    pred = pose_prediction(body, pose, betas, root)
+    terms = pose_losses(pred, pose, betas, root, t, weight, w)
+    terms["contacts"] = contact_loss(out.contacts.flatten(0, 1), t["contacts"], weight, w)
+    total = sum(terms.values())
+    return total, {k: float(v.detach()) for k, v in terms.items()}
+
+
+def save_weights(path: str | Path, net: torch.nn.Module, net_config, meta: dict) -> None:
+    """The app's checkpoint format: {"config": asdict(net config), "state_dict", "meta"}."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": dataclasses.asdict(net_config), "state_dict": net.state_dict(), "meta": meta}, path)
+
+
+def _loader(ds: ProxyWindows, cfg: TrainInitConfig, epoch: int, shuffle: bool) -> DataLoader:
+    ds.set_epoch(epoch)
+    g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+    return DataLoader(ds, batch_size=cfg.batch_size, shuffle=shuffle, generator=g, num_workers=cfg.workers,
+                      drop_last=shuffle)
+
+
+def train(cfg: TrainInitConfig, resume: bool = False, export: str | None = None) -> Path:
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    data = Path(cfg.data).expanduser()
+    train_ds = ProxyWindows(data, "train", window=81, causal=cfg.net.causal, seed=cfg.seed, targets=cfg.targets)
+    val_ds = ProxyWindows(data, "val", window=81, causal=cfg.net.causal, seed=cfg.seed + 1, targets=cfg.targets)
+    body = SparseBody(load_body_model())
+    net = PoseInitNet(cfg.net)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = len(train_ds) // cfg.batch_size
+    if cfg.steps_per_epoch:
+        steps_per_epoch = min(steps_per_epoch, cfg.steps_per_epoch)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs * steps_per_epoch, eta_min=cfg.lr_final)
+    start, history = 0, []
+    last = out / "last.pt"
+    if resume and last.is_file():
+        ck = torch.load(last, weights_only=False)
+        net.load_state_dict(ck["state_dict"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        start, history = ck["epoch"] + 1, ck["history"]
+        print(f"resumed from {last} at epoch {start}")
+    t0 = time.monotonic()
+    for epoch in range(start, cfg.epochs):
+        net.train()
+        sums: dict[str, float] = {}
+        bar = tqdm(_loader(train_ds, cfg, epoch, True), total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}")
+        for step, batch in enumerate(bar):
+            if step >= steps_per_epoch:
+                break
+            loss, terms = compute_losses(net, body, batch, cfg.targets, cfg.losses)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + v
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+        train_terms = {k: v / max(steps_per_epoch, 1) for k, v in sums.items()}
+        val = validate(net, body, val_ds, cfg)
+        history.append({"epoch": epoch, "minutes": (time.monotonic() - t0) / 60, "train": train_terms, "val": val})
+        print(json.dumps(history[-1]))
+        torch.save({"state_dict": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                    "epoch": epoch, "history": history, "config": dataclasses.asdict(cfg)}, last)
+        if cfg.max_minutes and (time.monotonic() - t0) / 60 > cfg.max_minutes:
+            print(f"stopping after {(time.monotonic() - t0) / 60:.1f} min (max_minutes={cfg.max_minutes})")
+            break
+    (out / "history.json").write_text(json.dumps(history, indent=1))
+    if export:
+        save_weights(export, net, cfg.net, {"train_config": dataclasses.asdict(cfg), "history": history})
+        print(f"wrote {export}")
+    return last
+
+
+@torch.no_grad()
+def validate(net: PoseInitNet, body: SparseBody, ds: ProxyWindows, cfg: TrainInitConfig) -> dict:
+    """Mean loss terms on (at most `max_chunks`) held-out chunks, eval mode."""
+    net.eval()
+    sub = torch.utils.data.Subset(ds, range(0, len(ds), max(1, len(ds) // cfg.val_chunks)))
+    sums, n = {}, 0
+    for batch in DataLoader(sub, batch_size=cfg.batch_size, num_workers=cfg.workers):
+        _, terms = compute_losses(net, body, batch, cfg.targets, cfg.losses)
+        for k, v in terms.items():
+            sums[k] = sums.get(k, 0.0) + v
+        n += 1
+    return {k: v / max(n, 1) for k, v in sums.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Train the pose-initialisation net on proxy data.")
+    d = TrainInitConfig()
+    p.add_argument("--data", default=d.data, help="proxy dataset dir (proxy_train.npz, proxy_val.npz)")
+    p.add_argument("--out", default=d.out, help="run dir for checkpoints and history")
+    for name in ("epochs", "batch_size", "targets", "seed", "threads", "workers", "steps_per_epoch", "val_chunks",
+                 "channels"):
+        default = getattr(d.net if name == "channels" else d, name)
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=default)
+    for name in ("lr", "max_minutes"):
+        p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
+    p.add_argument("--centred", action="store_true", help="train the offline (centred) variant")
+    p.add_argument("--no-partial", action="store_true",
+                   help="ablation: zero-filled inputs and ordinary convolutions instead of partial ones")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--export", help="write the final weights in the app's checkpoint format to this path")
+    a = p.parse_args(argv)
+    net_cfg = PoseInitConfig(channels=a.channels, causal=not a.centred, partial=not a.no_partial)
+    cfg = TrainInitConfig(data=a.data, out=a.out, epochs=a.epochs, batch_size=a.batch_size, targets=a.targets,
+                          lr=a.lr, seed=a.seed, threads=a.threads, workers=a.workers, max_minutes=a.max_minutes,
+                          steps_per_epoch=a.steps_per_epoch, val_chunks=a.val_chunks, net=net_cfg)
+    train(cfg, resume=a.resume, export=a.export)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
