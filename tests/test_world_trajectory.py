@@ -1,0 +1,160 @@
+"""Trajectory head (DESIGN 9): egocentric representation known answers, causality, training round trip."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.transform import Rotation
+
+from mocap.models.world.trajectory import (TrajectoryNet, TrajectoryNetConfig, TrajectoryTracker,
+                                           egocentric_from_world, features, heading_angle, load_trajectory_net,
+                                           local_joints, world_from_egocentric)
+from mocap.models.world.transform import yaw_matrix
+
+torch.set_num_threads(1)
+
+
+def circle_walk(T: int = 80, fps: float = 30.0):
+    t = np.arange(T) / fps
+    ang = 0.6 * t
+    root = np.stack([2 * np.sin(ang), 0.9 + 0.03 * np.sin(12 * t), 2 * np.cos(ang)], 1)
+    lean = Rotation.from_rotvec(np.stack([0.1 * np.sin(6 * t), 0 * t, 0.05 * np.cos(6 * t)], 1)).as_matrix()
+    R = yaw_matrix(ang + np.pi / 2) @ lean
+    return root, R
+
+
+def fake_joints(root: np.ndarray, R: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(T, 22, 3): a rigid random skeleton carried by the root, plus a small swing."""
+    rng = np.random.default_rng(seed)
+    offs = rng.normal(0, 0.3, (22, 3))
+    offs[0] = 0
+    T = root.shape[0]
+    swing = 0.05 * np.sin(np.arange(T) / 3.0)[:, None, None] * rng.normal(0, 1, (1, 22, 3))
+    swing[:, 0] = 0
+    return root[:, None] + np.einsum("tij,tnj->tni", R, offs[None] + swing)
+
+
+def test_heading_known_answers():
+    assert heading_angle(np.eye(3)) == pytest.approx(0.0)
+    assert heading_angle(yaw_matrix(0.3)) == pytest.approx(0.3)
+    # Tilt about the body's own x axis does not change the heading.
+    tilt = Rotation.from_rotvec([0.4, 0, 0]).as_matrix()
+    assert heading_angle(yaw_matrix(-2.0) @ tilt) == pytest.approx(-2.0)
+
+
+def test_straight_walk_known_psi():
+    """Facing world +x (heading 90 deg) and walking 5 cm per frame along +x: forward (dz) = 0.05, dx = 0."""
+    T = 10
+    root = np.stack([0.05 * np.arange(T), np.full(T, 0.95), np.zeros(T)], 1)
+    R = np.repeat(yaw_matrix(np.pi / 2)[None], T, 0)
+    psi = egocentric_from_world(root, R)
+    np.testing.assert_allclose(psi[1:, 0], 0.0, atol=1e-12)
+    np.testing.assert_allclose(psi[1:, 1], 0.05, atol=1e-12)
+    np.testing.assert_allclose(psi[:, 2], 0.95)
+    np.testing.assert_allclose(psi[:, 3], 0.0, atol=1e-12)
+    np.testing.assert_allclose(psi[:, 4:], np.tile([1, 0, 0, 0, 1, 0], (T, 1)), atol=1e-12)   # no tilt
+    np.testing.assert_allclose(psi[0, [0, 1, 3]], 0.0)
+
+
+def test_turn_in_place_known_psi():
+    T = 12
+    h = 0.1 * np.arange(T) - 3.0               # crosses -pi: the change must be wrapped
+    psi = egocentric_from_world(np.tile([0, 1.0, 0], (T, 1)), yaw_matrix(h))
+    np.testing.assert_allclose(psi[1:, 3], 0.1, atol=1e-12)
+    np.testing.assert_allclose(psi[:, :2], 0.0, atol=1e-12)
+
+
+def test_round_trip_is_exact():
+    root, R = circle_walk()
+    psi = egocentric_from_world(root, R)
+    root2, R2, h = world_from_egocentric(psi, root[0, [0, 2]], heading_angle(R[0]))
+    np.testing.assert_allclose(root2, root, atol=1e-10)
+    np.testing.assert_allclose(R2, R, atol=1e-10)
+
+
+def test_features_ignore_where_and_which_way():
+    """Moving and turning the whole sequence about the vertical leaves the net's input unchanged."""
+    root, R = circle_walk()
+    J = fake_joints(root, R)
+    G = yaw_matrix(1.1)
+    J2 = J @ G.T + np.array([3.0, 0.0, -1.0])
+    R2 = G @ R
+    np.testing.assert_allclose(features(J2, R2, 30.0), features(J, R, 30.0), atol=1e-5)
+    np.testing.assert_allclose(features(J, R, 30.0)[0, 63:], 0.0)                   # no velocity on frame 0
+    f_live = features(J[5:6], R[5:6], 30.0, prev_local=local_joints(J[4:5], R[4:5])[0])
+    np.testing.assert_allclose(f_live, features(J, R, 30.0)[5:6], atol=1e-5)
+
+
+def test_net_is_causal_and_steps_match_the_sequence():
+    torch.manual_seed(0)
+    net = TrajectoryNet(TrajectoryNetConfig(hidden=16, embed=16)).eval()
+    x = torch.randn(1, 20, 126)
+    with torch.no_grad():
+        full, _ = net(x)
+        y = x.clone()
+        y[:, 12:] += 5.0                      # change the future
+        changed, _ = net(y)
+        state = net.initial_state(1)
+        steps = []
+        for t in range(20):
+            p, state = net(x[:, t:t + 1], state)
+            steps.append(p)
+    torch.testing.assert_close(changed[:, :12], full[:, :12])
+    assert not torch.allclose(changed[:, 12:], full[:, 12:])
+    torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=1e-5)
+
+
+def test_tracker_integrates_like_world_from_egocentric(tmp_path):
+    torch.manual_seed(1)
+    net = TrajectoryNet(TrajectoryNetConfig(hidden=8, embed=8))
+    path = tmp_path / "t.pt"
+    torch.save({"model": net.state_dict(), "net_config": {"hidden": 8, "embed": 8, "layers": 1, "fps": 30.0}}, path)
+    net = load_trajectory_net(path)
+    root, R = circle_walk(30)
+    J = fake_joints(root, R)
+    with torch.no_grad():
+        psi, _ = net(torch.as_tensor(features(J, R, 30.0))[None])
+    psi = psi[0].double().numpy()
+    want_root, want_R, _ = world_from_egocentric(psi, np.array([0.5, -1.0]), 0.3)
+    tr = TrajectoryTracker(net, start_xz=(0.5, -1.0), start_heading=0.3)
+    for t in range(30):
+        _, r, Rt = tr.step(J[t], R[t])
+        np.testing.assert_allclose(r, want_root[t], atol=1e-5)
+        np.testing.assert_allclose(Rt, want_R[t], atol=1e-5)
+
+
+def test_load_rejects_other_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_trajectory_net(tmp_path / "missing.pt")
+    torch.save({"weights": 1}, tmp_path / "x.pt")
+    with pytest.raises(ValueError, match="not a trajectory-head checkpoint"):
+        load_trajectory_net(tmp_path / "x.pt")
+
+
+def write_fake_proxy(path, n_seq: int = 3, T: int = 50, seed: int = 0) -> None:
+    joints, go, starts = [], [], [0]
+    for s in range(n_seq):
+        root, R = circle_walk(T)
+        joints.append(np.concatenate([fake_joints(root, R, seed + s), np.zeros((T, 33, 3))], 1))
+        go.append(Rotation.from_matrix(R).as_rotvec())
+        starts.append(starts[-1] + T)
+    np.savez(path, joints_w=np.concatenate(joints).astype(np.float32), global_orient=np.concatenate(go).astype(np.float32),
+             seq_start=np.array(starts), fps=np.full(n_seq, 30.0, np.float32))
+
+
+def test_training_runs_checkpoints_and_resumes(tmp_path):
+    from mocap.models.world.train_trajectory import TrainConfig, train
+    write_fake_proxy(tmp_path / "proxy_train.npz")
+    write_fake_proxy(tmp_path / "proxy_val.npz", seed=7)
+    cfg = TrainConfig(data=str(tmp_path), out=str(tmp_path / "run"), crop=40, batch=4, max_steps=4, val_every=2,
+                      hidden=8, embed=8)
+    best = train(cfg)
+    assert best.is_file() and (tmp_path / "run" / "last.pt").is_file()
+    net = load_trajectory_net(best)
+    assert net.config.hidden == 8
+    ck = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    assert ck["step"] == 4
+    train(TrainConfig(**{**cfg.__dict__, "max_steps": 6}))           # resumes at step 4
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=False)["step"] == 6
+    with pytest.raises(ValueError, match="crop >= 2"):
+        TrainConfig(crop=1)
