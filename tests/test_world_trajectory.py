@@ -158,3 +158,27 @@ def test_training_runs_checkpoints_and_resumes(tmp_path):
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=False)["step"] == 6
     with pytest.raises(ValueError, match="crop >= 2"):
         TrainConfig(crop=1)
+
+
+def test_onnx_step_matches_pytorch_with_state_carried(tmp_path):
+    from mocap.export.trajectory import max_abs_diff, torch2onnx_trajectory, trajectory_onnx, TOLERANCE
+    from mocap.engines.base import EngineError
+    torch.manual_seed(2)
+    net = TrajectoryNet(TrajectoryNetConfig(hidden=12, embed=10)).eval()
+    (tmp_path / "a dir").mkdir()
+    path = torch2onnx_trajectory(net, tmp_path / "a dir" / "t.onnx")
+    assert max_abs_diff(path, net, frames=20) <= TOLERANCE
+    # The state input matters: a net whose state is ignored would pass a single-frame check only.
+    import onnxruntime as ort
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = np.ones((1, 126), np.float32)
+    a = sess.run(None, {"features": x, "state": np.zeros((1, 1, 12), np.float32)})[0]
+    b = sess.run(None, {"features": x, "state": np.ones((1, 1, 12), np.float32)})[0]
+    assert np.abs(a - b).max() > 1e-4
+    ck = tmp_path / "c.pt"
+    torch.save({"model": net.state_dict(), "net_config": {"hidden": 12, "embed": 10, "layers": 1, "fps": 30.0}}, ck)
+    cached, diff = trajectory_onnx(ck, tmp_path / "cache")
+    assert diff is not None and diff <= TOLERANCE
+    assert trajectory_onnx(ck, tmp_path / "cache") == (cached, None)        # reused
+    with pytest.raises(EngineError, match="not found"):
+        trajectory_onnx(tmp_path / "nope.pt", tmp_path / "cache")

@@ -28,6 +28,7 @@ Integrating psi (`world_from_egocentric`) gives the world root trajectory and or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,6 +39,8 @@ from mocap.models.world.transform import yaw_matrix
 NUM_BODY_JOINTS = 22          # SMPL-X joints 0..21: pelvis (root) + 21 body joints
 FEATURE_DIM = 2 * (NUM_BODY_JOINTS - 1) * 3      # 126: positions and velocities of joints 1..21
 PSI_DIM = 10                  # dx, dz, y, dh, local 6D
+# The shipped weights (models/world/data/NOTICE says how they were trained).
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "data" / "trajectory_gru.pt"
 
 
 # ----------------------------------------------------------------------------- numpy maths
@@ -244,7 +247,6 @@ def load_trajectory_net(path) -> TrajectoryNet:
         FileNotFoundError: no such file.
         ValueError: the file is not a trajectory-head checkpoint.
     """
-    from pathlib import Path
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"trajectory checkpoint {p} not found")
