@@ -44,6 +44,10 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-overlap", action="store_true",
                    help="run body and hands of a frame in one thread (lowest per-frame latency) instead of "
                         "overlapping the body of the next frame with the hands of this one (highest fps)")
+    p.add_argument("--no-3d", action="store_true",
+                   help="2D only: no 3D nets, no smplx.npz, no mesh in the overlay")
+    p.add_argument("--nets3d", type=Path, metavar="DIR",
+                   help="folder with the 3D nets' weights pose_init.pt and descent.pt (default: the bundled ones)")
 
 
 def live_config_from_args(args: argparse.Namespace, **overrides):
@@ -57,6 +61,7 @@ def live_config_from_args(args: argparse.Namespace, **overrides):
         body_model=args.body_model, max_frames=args.max_frames,
         headless=getattr(args, "headless", True), save_video=getattr(args, "save_video", False),
         progress=not getattr(args, "no_progress", False), overlap=not args.no_overlap,
+        pose3d=not args.no_3d, nets3d=args.nets3d,
     )
     fields.update(overrides)
     return LiveConfig(**fields)
@@ -66,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mocap-live",
         description="Real-time monocular body + hand capture from a camera or a video file. "
-                    "Writes keypoints.npz and timings.json (and overlay.mp4 with --save-video) to --out.",
+                    "Writes keypoints.npz, timings.json and smplx.npz (and overlay.mp4 with --save-video) to --out.",
     )
     add_source_args(p)
     p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default: out)")

@@ -1,8 +1,8 @@
-"""The staged, threaded live pipeline: capture -> body -> hands -> output (draw, record, show).
+"""The staged, threaded live pipeline: capture -> body -> hands -> 3D -> output (draw, record, show).
 
 Each stage runs in its own thread and hands frames on through a small bounded queue, so
-decoding, the body nets of frame t+1, the hand nets of frame t and drawing/encoding overlap
-on separate cores (ONNX Runtime releases the GIL while a net runs). The end of the input
+decoding, the body nets of frame t+1, the hand nets of frame t, the 3D nets of frame t-1 and
+drawing/encoding overlap on separate cores (ONNX Runtime releases the GIL while a net runs). The end of the input
 (or Ctrl-C) travels down the queues as a sentinel; every stage drains, then the files are
 written for exactly the frames processed.
 """
@@ -55,7 +55,9 @@ class LiveConfig:
     body_model: Path | None = None
     max_frames: int | None = None
     progress: bool = True
-    overlap: bool = True  # body (frame t+1) and hands (frame t) in two threads; False: one thread
+    overlap: bool = True  # body (frame t+1), hands (frame t), 3D (frame t-1) in threads; False: one thread
+    pose3d: bool = True   # the 3D stage (SMPL-X per frame, smplx.npz); False: 2D only
+    nets3d: Path | None = None   # folder with pose_init.pt and descent.pt (None: the bundled nets)
 
 
     def __post_init__(self):
@@ -94,6 +96,7 @@ class Work:
     rgb: np.ndarray | None = None  # the frame in RGB, for the nets
     body: object = None            # the body stage's result
     result: object = None          # the front end's FrontendResult
+    pose3d: object = None          # the 3D stage's Pose3DResult (None: 3D off)
 
 
 class StageThread(threading.Thread):
@@ -165,6 +168,7 @@ class LiveRun:
         self.source = VideoSource(video=cfg.video, camera=cfg.camera)
         try:
             self.frontend = build_frontend(cfg)
+            self._build_pose3d(cfg)
         except BaseException:
             self.source.close()
             raise
@@ -189,6 +193,27 @@ class LiveRun:
             self.progress = tqdm(total=total, unit="frame", desc=Path(self.source.name).name,
                                  dynamic_ncols=True, leave=True)
 
+    def _build_pose3d(self, cfg: LiveConfig) -> None:
+        """The 3D stage, its take recorder and the mesh overlay (all None when 3D is off or not installed)."""
+        self.pose3d = self.take = self.mesh = None
+        if not cfg.pose3d:
+            return
+        from ..engines.onnxruntime import OrtConfig
+        from .stage3d import TAKE_FILE, TakeRecorder, build_pose3d
+
+        ort = OrtConfig(providers=cfg.providers, require=cfg.require_provider, threads=cfg.threads)
+        self.pose3d = build_pose3d(cfg.nets3d, self.source.width, self.source.height, ort)
+        if self.pose3d is None:
+            return
+        from ..models.body.smplx_model import load_body_model
+
+        body_model = load_body_model()
+        self.take = TakeRecorder(self.out_dir / TAKE_FILE, self.source.fps, self.pose3d.cam_K, body_model)
+        if cfg.save_video or not self.headless:
+            from .draw import MeshOverlay
+
+            self.mesh = MeshOverlay(body_model)
+
     # --- stages -------------------------------------------------------------------------
     def body_stage(self, frame: Frame) -> Work:
         work = Work(frame, {"capture": frame.read_ms})
@@ -202,6 +227,11 @@ class LiveRun:
         work.rgb = work.body = None
         return work
 
+    def stage_3d(self, work: Work) -> Work:
+        work.pose3d = self.pose3d(work.result.k67_raw)
+        work.timings_ms.update(work.pose3d.timings_ms)
+        return work
+
     def output(self, work: Work) -> Work:
         res = work.result
         done = time.perf_counter()
@@ -209,6 +239,11 @@ class LiveRun:
         if draw_needed:
             with stopwatch(work.timings_ms, "draw"):
                 canvas = work.frame.bgr  # the frame is ours now; draw in place
+                p3 = work.pose3d
+                if self.mesh is not None and p3 is not None and p3.valid:
+                    with stopwatch(work.timings_ms, "draw_mesh"):
+                        self.mesh.draw(canvas, p3.poses, p3.betas, p3.root_c - self.take.root_joint(p3.betas),
+                                       self.pose3d.cam_K)
                 draw_rois(canvas, res.rois.values())
                 draw_k67(canvas, res.k67)
                 draw_status(canvas, f"frame {work.frame.index}  {self._fps_text()}")
@@ -222,6 +257,8 @@ class LiveRun:
                     pass
         self.recorder.add(work.frame.index, work.frame.timestamp_s, res.k67, res.k67_raw,
                           work.timings_ms, (done - work.frame.captured_at) * 1e3, done)
+        if self.take is not None:
+            self.take.add(work.pose3d)
         if self.progress is not None:
             self.progress.update(1)
         return work
@@ -239,11 +276,19 @@ class LiveRun:
         q_bodies, q_results = queue.Queue(maxsize=QUEUE_SIZE), queue.Queue(maxsize=QUEUE_SIZE)
         capture = CaptureThread(self.source, q_frames, self.stop, self.cfg.max_frames)
         if self.cfg.overlap:
-            infer = [StageThread("body", self.body_stage, q_frames, q_bodies, self.abort, self.errors),
-                     StageThread("hands", self.hand_stage, q_bodies, q_results, self.abort, self.errors)]
-        else:  # lowest latency per frame: the front end runs a frame start to end in one thread
-            infer = [StageThread("frontend", lambda f: self.hand_stage(self.body_stage(f)), q_frames, q_results,
-                                 self.abort, self.errors)]
+            infer = [StageThread("body", self.body_stage, q_frames, q_bodies, self.abort, self.errors)]
+            if self.pose3d is not None:   # hands of frame t beside the 3D nets of frame t-1
+                q_hands = queue.Queue(maxsize=QUEUE_SIZE)
+                infer += [StageThread("hands", self.hand_stage, q_bodies, q_hands, self.abort, self.errors),
+                          StageThread("3d", self.stage_3d, q_hands, q_results, self.abort, self.errors)]
+            else:
+                infer.append(StageThread("hands", self.hand_stage, q_bodies, q_results, self.abort, self.errors))
+        else:  # lowest latency per frame: a frame runs start to end (front end, 3D) in one thread
+            def whole(f: Frame) -> Work:
+                work = self.hand_stage(self.body_stage(f))
+                return self.stage_3d(work) if self.pose3d is not None else work
+
+            infer = [StageThread("frontend", whole, q_frames, q_results, self.abort, self.errors)]
         stages = [*infer, StageThread("output", self.output, q_results, None, self.abort, self.errors)]
         output = stages[-1]
         threads = [capture, *stages]
@@ -290,6 +335,8 @@ class LiveRun:
         self.source.close()
         self.recorder.extra.update(frames_dropped=capture.dropped, live=self.source.is_live)
         self.recorder.write()
+        if self.take is not None:
+            self.take.write()
         if self.overlay is not None:
             self.overlay.close()
         if not self.headless:
