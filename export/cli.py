@@ -1,8 +1,9 @@
 """`mocap-export`: check and stage every network the app runs into one cache folder.
 
-Today's set is the five converted MediaPipe nets (ONNX, committed under models/onnx). Each is
-copied into the cache under its content hash, loaded in ONNX Runtime and run once on a fixed
-input; a cached copy with the right hash is reused (re-running is a no-op). TensorRT engines
+Today's set is the five converted MediaPipe nets (ONNX, committed under models/onnx) and the two 3D
+nets (PyTorch checkpoints under models/nets/data, exported to ONNX here and checked against PyTorch,
+export/nets.py). Each is put into the cache under its content hash, loaded in ONNX Runtime and run
+once on a fixed input; a cached copy with the right hash is reused (re-running is a no-op). TensorRT engines
 are built from this set where TensorRT is importable (GPU issue); without it the command
 says so and still produces the ONNX set.
 """
@@ -76,10 +77,37 @@ def tensorrt_status() -> str:
     return f"TensorRT {tensorrt.__version__} found; engine building arrives with the GPU back end"
 
 
+def export_nets3d(nets_dir: Path | None, cache: Path) -> dict:
+    """Export (or find cached) the 3D nets' ONNX files; their manifest entries. Skipped with a message when
+    the bundled checkpoints are not installed; a named folder must hold both.
+
+    Raises:
+        EngineError: a missing/unreadable checkpoint in a named folder, an export that disagrees with PyTorch.
+    """
+    from ..models.nets.checkpoint import DATA_DIR, DESCENT_FILE, POSE_INIT_FILE
+    from .nets import NET_NAMES, TOLERANCE, net_onnx
+
+    folder = nets_dir or DATA_DIR
+    files = dict(zip(NET_NAMES, (folder / POSE_INIT_FILE, folder / DESCENT_FILE)))
+    if nets_dir is None and not all(p.is_file() for p in files.values()):
+        print(f"3D nets not installed in {folder} (pose_init.pt, descent.pt); skipped")
+        return {}
+    out = {}
+    for name, ckpt in files.items():
+        dst, diff = net_onnx(name, ckpt, cache)
+        shapes = smoke_run(OrtEngine(dst, OrtConfig(threads=1)))
+        out[name] = {"onnx": dst.name, "sha256": sha256_file(dst), "checkpoint": str(ckpt), "outputs": shapes}
+        state = "cached" if diff is None else f"exported, max |ONNX - PyTorch| = {diff:.2g} (tolerance {TOLERANCE:g})"
+        print(f"{name:24s} {state}  {dst.name}")
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="mocap-export", description=__doc__.splitlines()[0])
     p.add_argument("--onnx-dir", type=Path, default=BUNDLED_ONNX, help="source ONNX folder")
     p.add_argument("--cache", type=Path, default=None, help="cache folder (default: ~/.cache/mocap/engines)")
+    p.add_argument("--nets3d", type=Path, default=None, metavar="DIR",
+                   help="folder with the 3D nets' pose_init.pt and descent.pt (default: the bundled ones)")
     args = p.parse_args(argv)
 
     def body() -> int:
@@ -97,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shapes = smoke_run(OrtEngine(dst, OrtConfig(threads=1)))
             manifest[src.stem] = {"onnx": dst.name, "sha256": sha256_file(dst), "outputs": shapes}
             print(f"{src.stem:24s} {'staged' if copied else 'cached'}  {dst.name}")
+        manifest.update(export_nets3d(args.nets3d, cache))
         (cache / "manifest.json").write_text(json.dumps(manifest, indent=1))
         print(tensorrt_status())
         print(f"mocap-export: {len(manifest)} networks ready in {cache}")
