@@ -1,0 +1,220 @@
+"""Live VMC stream: each frame's SMPL-X pose as one OSC bundle over UDP to a VMC receiver (Performer role).
+
+The VMC protocol (https://protocol.vmc.info/english , "Performer -> Marionette"; Japanese original
+https://protocol.vmc.info/specification) is OSC 1.0 over UDP; receivers listen on port 39539 by
+default. Per frame this sender puts into ONE bundle (OSC "immediate" time tag):
+
+* ``/VMC/Ext/Root/Pos (s)"root" (f)px py pz (f)qx qy qz qw``: the avatar root. Position = the
+  body's world translation (SMPL-X ``trans``, the pelvis's displacement from its rest place),
+  rotation = identity;
+* ``/VMC/Ext/Bone/Pos (s)name (f)px py pz (f)qx qy qz qw`` for every SMPL-X joint, named by its VRM
+  humanoid bone (``skeleton.SMPLX_TO_VRM``: Hips ... all 30 finger bones, Jaw, eyes): the bone's
+  LOCAL position (rest offset from its parent; for Hips the rest pelvis position under the root)
+  and LOCAL rotation relative to the T-pose (SMPL-X zero pose) in Unity's axes;
+* ``/VMC/Ext/OK (i)1 (i)3 (i)0``: model loaded, calibration state 3 = calibrated, calibration mode
+  0 = normal (protocol v2.5 "Available" message);
+* ``/VMC/Ext/T (f)time``: seconds since the sender was created (the "relative time" message).
+
+Axes: Unity is left-handed, +Y up, +Z forward; SMPL-X (world take) is right-handed, +Y up, the body
+facing +Z with its left at +X. Negating X maps one onto the other (body still facing +Z, its left now
+at -X, as for a VRM avatar in Unity): positions (x, y, z) -> (-x, y, z), quaternions (x, y, z, w) ->
+(x, -y, -z, w). A camera-frame take (OpenCV, y down) is first turned to y up (``YUP_FROM_CAMERA``).
+
+Never blocking: a non-blocking UDP socket, one ``sendto`` per frame, no retries, no acknowledgement;
+a full socket buffer or an absent receiver drops the frame (counted in ``dropped``), never raises.
+
+The wire bytes come from python-osc's builders: each message is built once with python-osc at start
+(name strings and type tags never change) and per frame only its seven big-endian float32 arguments
+are rewritten, which keeps ``send`` well under 0.5 ms (benchmarks/outputs.py measures it).
+"""
+from __future__ import annotations
+
+import socket
+import time
+
+import numpy as np
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from mocap.app.formats.skeleton import SMPLX_TO_VRM, YUP_FROM_CAMERA, rest_joints_for
+from mocap.models.body.smplx_layout import JOINT_NAMES, NUM_JOINTS, PARENTS
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 39539                      # VMC receivers' default (VSeeFace, Warudo, EVMC4U)
+ROOT_NAME = "root"
+_FLOATS = 7                               # px py pz qx qy qz qw
+_UNITY_POS_SIGN = np.array([-1.0, 1.0, 1.0])        # right-handed y-up -> Unity: negate X
+_UNITY_QUAT_SIGN = np.array([1.0, -1.0, -1.0, 1.0])  # (x, y, z, w) -> (x, -y, -z, w)
+
+
+def parse_host_port(spec: str | None) -> tuple[str, int]:
+    """"HOST:PORT", "HOST", ":PORT" or None -> (host, port) with the VMC defaults filled in.
+
+    Raises:
+        ValueError: the port is not an integer in 1..65535.
+    """
+    if not spec:
+        return DEFAULT_HOST, DEFAULT_PORT
+    host, sep, port = spec.rpartition(":") if ":" in spec else (spec, "", "")
+    host = host.strip("[]") or DEFAULT_HOST
+    if not sep:
+        return host, DEFAULT_PORT
+    try:
+        p = int(port)
+    except ValueError:
+        raise ValueError(f"VMC target {spec!r}: port must be an integer, e.g. 127.0.0.1:39539") from None
+    if not 0 < p < 65536:
+        raise ValueError(f"VMC target {spec!r}: port must be in 1..65535")
+    return host, p
+
+
+def axis_angle_to_quat_xyzw(aa: np.ndarray) -> np.ndarray:
+    """(..., 3) axis-angle (radians) -> (..., 4) unit quaternions (x, y, z, w)."""
+    angle = np.linalg.norm(aa, axis=-1, keepdims=True)
+    half = 0.5 * angle
+    # sin(a/2)/a with its series near 0 (no division by zero at the identity).
+    k = np.where(angle > 1e-8, np.sin(half) / np.maximum(angle, 1e-300), 0.5 - angle * angle / 48.0)
+    return np.concatenate([aa * k, np.cos(half)], -1)
+
+
+def _quat_mul_xyzw(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product a * b of (4,) quaternions (x, y, z, w): the rotation b, then a."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return np.array([aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz])
+
+
+_QUAT_YUP_FROM_CAMERA = np.array([1.0, 0.0, 0.0, 0.0])   # half turn about X, (x, y, z, w)
+
+
+class VmcSender:
+    """Send SMPL-X frames to a VMC receiver; owned by one thread (the live app's output thread).
+
+    Example::
+
+        with VmcSender("127.0.0.1", 39539, betas=take.betas) as vmc:
+            for i in range(T):
+                vmc.send(i, poses[i], trans[i])
+    """
+
+    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, betas: np.ndarray | None = None,
+                 model=None, frame: str = "world") -> None:
+        """Open the UDP socket and prepare the message templates.
+
+        Args:
+            host, port: the receiver (VMC default 127.0.0.1:39539).
+            betas: (10,) shape coefficients for the bone offsets (zeros if None).
+            model: SmplxModel for the rest joints (the bundled open model if None).
+            frame: "world" (y up) or "camera" (OpenCV axes): the frame of the poses' root and trans.
+        Raises:
+            ValueError: bad port or frame; OSError: the socket cannot be created or the host resolved.
+        """
+        if frame not in ("world", "camera"):
+            raise ValueError(f"VmcSender frame must be 'world' or 'camera', got {frame!r}")
+        if not 0 < int(port) < 65536:
+            raise ValueError(f"VmcSender port must be in 1..65535, got {port}")
+        if model is None:
+            from mocap.models.body.smplx_model import load_body_model
+            model = load_body_model()
+        self.frame = frame
+        rest = rest_joints_for(model, np.zeros(10) if betas is None else np.asarray(betas))   # (55, 3)
+        self.rest_pelvis = rest[0].copy()
+        local = rest.copy()
+        local[1:] -= rest[list(PARENTS[1:])]                               # Hips: rest pelvis under root
+        self.bone_names = [SMPLX_TO_VRM[n] for n in JOINT_NAMES]
+        self._floats = np.zeros((NUM_JOINTS + 1, _FLOATS), np.float64)      # row 0: root, 1..55: bones
+        self._floats[1:, :3] = local * _UNITY_POS_SIGN
+        self._floats[0, 6] = 1.0
+        # Message templates from python-osc: everything but the trailing 28 bytes of floats.
+        self._prefix: list[bytes] = []
+        for addr, name in [("/VMC/Ext/Root/Pos", ROOT_NAME)] + [("/VMC/Ext/Bone/Pos", b) for b in self.bone_names]:
+            mb = OscMessageBuilder(address=addr)
+            mb.add_arg(name, "s")
+            for _ in range(_FLOATS):
+                mb.add_arg(0.0, "f")
+            dgram = mb.build().dgram
+            self._prefix.append(len(dgram).to_bytes(4, "big") + dgram[:-4 * _FLOATS])
+        ok = OscMessageBuilder(address="/VMC/Ext/OK")
+        for v in (1, 3, 0):
+            ok.add_arg(v, "i")
+        self._ok = ok.build().dgram
+        self._t_prefix = OscMessageBuilder(address="/VMC/Ext/T")
+        self._t_prefix.add_arg(0.0, "f")
+        t_dgram = self._t_prefix.build().dgram
+        self._t_head = len(t_dgram).to_bytes(4, "big") + t_dgram[:-4]
+        self._ok_elem = len(self._ok).to_bytes(4, "big") + self._ok
+        self._bundle_head = OscBundleBuilder(IMMEDIATELY).build().dgram     # "#bundle\0" + time tag
+        self.address = (host, int(port))
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.setblocking(False)
+        self._t0 = time.monotonic()
+        self.sent = 0
+        self.dropped = 0
+
+    def encode(self, poses_row: np.ndarray, trans: np.ndarray, t: float | None = None) -> bytes:
+        """The OSC bundle bytes for one frame (module docstring for the content).
+
+        Args:
+            poses_row: (165,) SMPL-X axis-angle pose, radians (``app/take.py`` layout).
+            trans: (3,) SMPL-X translation, metres.
+            t: the /VMC/Ext/T time in seconds (now - start if None).
+        Raises:
+            ValueError: wrong shapes.
+        """
+        aa = np.asarray(poses_row, np.float64)
+        tr = np.asarray(trans, np.float64)
+        if aa.shape != (3 * NUM_JOINTS,) or tr.shape != (3,):
+            raise ValueError(f"VmcSender: poses_row must be (165,) and trans (3,), got {aa.shape} and {tr.shape}")
+        q = axis_angle_to_quat_xyzw(aa.reshape(NUM_JOINTS, 3))             # (55, 4) x y z w
+        if self.frame == "camera":
+            q[0] = _quat_mul_xyzw(_QUAT_YUP_FROM_CAMERA, q[0])
+            tr = YUP_FROM_CAMERA @ (self.rest_pelvis + tr) - self.rest_pelvis
+        f = self._floats
+        f[1:, 3:] = q * _UNITY_QUAT_SIGN
+        f[0, :3] = tr * _UNITY_POS_SIGN
+        payload = f.astype(">f4").tobytes()                               # 56 x 28 bytes, big endian
+        n = 4 * _FLOATS
+        parts = [self._bundle_head]
+        for i, prefix in enumerate(self._prefix):
+            parts.append(prefix)
+            parts.append(payload[i * n:(i + 1) * n])
+        parts.append(self._ok_elem)
+        t = time.monotonic() - self._t0 if t is None else t
+        parts.append(self._t_head)
+        parts.append(np.array([t], ">f4").tobytes())
+        return b"".join(parts)
+
+    def send(self, frame_index: int, poses_row: np.ndarray, trans: np.ndarray) -> bool:
+        """Send one frame's bundle; never blocks or raises for network trouble.
+
+        Args:
+            frame_index: the pipeline's frame number (for the caller's bookkeeping; UDP has no order).
+            poses_row: (165,) SMPL-X axis-angle pose, radians.
+            trans: (3,) SMPL-X translation, metres.
+        Returns:
+            True if the datagram was handed to the OS, False if dropped (buffer full, no route, ...).
+        Raises:
+            ValueError: wrong shapes (a programming error, not a network one).
+        """
+        data = self.encode(poses_row, trans)
+        try:
+            self._sock.sendto(data, self.address)
+        except (BlockingIOError, InterruptedError):
+            self.dropped += 1
+            return False
+        except OSError:   # ECONNREFUSED from an earlier ICMP, no route, buffer space, ...
+            self.dropped += 1
+            return False
+        self.sent += 1
+        return True
+
+    def close(self) -> None:
+        """Close the socket (idempotent)."""
+        self._sock.close()
+
+    def __enter__(self) -> "VmcSender":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
