@@ -129,6 +129,7 @@ class MeshOverlay:
         w = model.weights.detach().cpu().numpy().astype(np.float64)
         cell = np.where(np.isin(w.argmax(1), _HAND_JOINTS), hand_cell_m, cell_m)
         keep, self.faces = cluster_decimate(v, model.faces.cpu().numpy(), cell)
+        self.keep = keep                                  # (S,) kept vertex ids of the full mesh
         J = model.J_regressor.detach().cpu().numpy().astype(np.float64)
         sd = model.shapedirs[:, :, :num_betas].detach().cpu().numpy().astype(np.float64)
         self.v_template, self.v_dirs, self.weights = (a.astype(np.float32) for a in (v[keep], sd[keep], w[keep]))
@@ -174,6 +175,7 @@ class MeshOverlay:
         K = np.asarray(cam_K, np.float32)
         uv = tri[:, :, :2] / np.maximum(tri[:, :, 2:], 0.05) * K[[0, 1], [0, 1]] + K[:2, 2]   # (F', 3, 2) px
         h, w = bgr.shape[:2]
+        uv = np.clip(uv, -2.0 * max(w, h), 3.0 * max(w, h))   # keeps fillPoly's fixed-point maths in range
         lo = np.clip(np.floor(uv.reshape(-1, 2).min(0)).astype(int), 0, [w, h])
         hi = np.clip(np.ceil(uv.reshape(-1, 2).max(0)).astype(int) + 1, 0, [w, h])
         if np.any(hi - lo <= 0):
