@@ -1,1 +1,1 @@
-"""Camera calibration: intrinsics, assumed field of view, ground plane (issue on world space; empty so far)."""
+"""Camera calibration (issue 5 item 4): checkerboard intrinsics and the camera file, the assumed field of view, the ground plane."""
