@@ -85,10 +85,12 @@ def test_malformed_take(tmp_path, capsys, take_file, break_it, match):
     assert err.count("\n") == 1 and match in err
 
 
-def test_unknown_format_is_one_line(take_file):
-    r = run_cli(take_file, "--to", "obj")
-    assert r.returncode == 2 and r.stderr.count("\n") == 1
-    assert "unknown format 'obj'" in r.stderr and all(f in r.stderr for f in FORMATS)
+def test_unknown_format_is_one_line(take_file, capsys):
+    assert main([str(take_file), "--to", "obj"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown format 'obj'" in err and all(f in err for f in FORMATS)
+    with pytest.raises(ValueError, match="unknown export format"):
+        export_take(synthetic_take(T=2), "usd", take_file.with_suffix(".usd"))
 
 
 @pytest.mark.parametrize("where", ["missing folder", "folder"])
