@@ -1,0 +1,118 @@
+"""End to end: the app's 3D stage on the demo clip (random-weight nets in the checkpoint format)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from mocap.app.stage3d import assumed_cam_K
+from mocap.app.take import load_take
+from mocap.models.body.smplx_model import load_body_model
+from mocap.models.nets.body_fk import SparseBody
+from nets3d_synth import write_random_nets
+from test_app_errors import assert_one_line_error
+
+
+@pytest.fixture(scope="module")
+def nets_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("nets 3d")   # a space in the path on purpose
+    write_random_nets(folder, SparseBody(load_body_model()))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """A private engine cache, so the tests neither read nor fill the user's."""
+    return {**os.environ, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("xdg")), "OMP_NUM_THREADS": "1"}
+
+
+@pytest.mark.parametrize("overlap", [True, False], ids=["overlap", "no-overlap"])
+def test_demo_clip_writes_the_take(run, tmp_path, demo_video, nets_dir, env, overlap):
+    out = tmp_path / "run"
+    args = ["--video", demo_video, "--max-frames", 30, "--headless", "--out", out, "--no-progress",
+            "--nets3d", nets_dir] + ([] if overlap else ["--no-overlap"]) + (["--save-video"] if overlap else [])
+    proc = run("app.cli", *args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    take = load_take(out / "smplx.npz")
+    with np.load(out / "keypoints.npz") as z:
+        frames = len(z["frame_index"])
+        body_conf = z["k67_raw"][:, :25, 2]
+    assert take.num_frames == frames == 30
+    assert take.poses.shape == (30, 165) and take.trans.shape == (30, 3) and take.contacts.shape == (30, 4)
+    assert take.fps == 30.0 and take.model == "open" and take.frame == "camera"
+    np.testing.assert_allclose(take.cam_K, assumed_cam_K(960, 540), rtol=1e-6)
+    # valid exactly where the front end saw enough body points
+    np.testing.assert_array_equal(take.valid, (body_conf > 0.5).sum(1) >= 4)
+    assert take.valid[8:].all()
+    assert np.all((take.contacts >= 0) & (take.contacts <= 1))
+    timings = json.loads((out / "timings.json").read_text())
+    assert {"pose_init", "descent", "stage3d"} <= set(timings["summary"])
+    assert all("stage3d" in f for f in timings["frames"])
+    if overlap:
+        assert "draw_mesh" in timings["summary"]
+        cap = cv2.VideoCapture(str(out / "overlay.mp4"))
+        assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 30
+        cap.release()
+
+
+def test_no_3d_is_2d_only(run, tmp_path, demo_video, nets_dir, env):
+    out = tmp_path / "run"
+    proc = run("app.cli", "--video", demo_video, "--max-frames", 5, "--headless", "--out", out, "--no-progress",
+               "--nets3d", nets_dir, "--no-3d", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "keypoints.npz").is_file() and not (out / "smplx.npz").exists()
+    timings = json.loads((out / "timings.json").read_text())
+    assert "pose_init" not in timings["summary"] and "stage3d" not in timings["summary"]
+
+
+def test_missing_or_corrupt_net_files(run, tmp_path, demo_video, nets_dir, env):
+    proc = run("app.cli", "--video", demo_video, "--nets3d", tmp_path / "nowhere", "--out", tmp_path / "a",
+               env=env, timeout=120)
+    assert_one_line_error(proc, "net file not found", "pose_init.pt")
+    bad = tmp_path / "bad nets"
+    bad.mkdir()
+    for f in nets_dir.iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    (bad / "descent.pt").write_bytes(b"\x08\x07garbage" * 100)
+    proc = run("app.cli", "--video", demo_video, "--nets3d", bad, "--out", tmp_path / "b", env=env, timeout=120)
+    assert_one_line_error(proc, "descent.pt")
+
+
+def test_ctrl_c_keeps_a_valid_take(tmp_path, demo_video, nets_dir, env):
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "mocap.app.cli", "--video", str(demo_video), "--headless",
+                             "--out", str(out), "--nets3d", str(nets_dir)], stderr=subprocess.PIPE, text=True,
+                            env=env)
+    seen = []
+
+    def read():
+        while ch := proc.stderr.read(1):
+            seen.append(ch)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        done = [int(m) for m in re.findall(r"(\d+)/230", "".join(seen))]
+        if done and max(done) >= 8:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=60)
+    reader.join(timeout=5)
+    with np.load(out / "keypoints.npz") as z:
+        n = len(z["frame_index"])
+    if code == 0:   # the clip ended before the signal came (a fast machine): nothing to test
+        pytest.skip("the run finished before Ctrl-C")
+    assert code == 130 and "Traceback" not in "".join(seen)
+    assert 8 <= n < 230
+    assert load_take(out / "smplx.npz").num_frames == n
