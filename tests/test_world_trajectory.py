@@ -8,7 +8,7 @@ from scipy.spatial.transform import Rotation
 
 from mocap.models.world.trajectory import (TrajectoryNet, TrajectoryNetConfig, TrajectoryTracker,
                                            egocentric_from_world, features, heading_angle, load_trajectory_net,
-                                           local_joints, world_from_egocentric)
+                                           local_joints, mirror_motion, world_from_egocentric)
 from mocap.models.world.transform import yaw_matrix
 
 torch.set_num_threads(1)
@@ -182,3 +182,28 @@ def test_onnx_step_matches_pytorch_with_state_carried(tmp_path):
     assert trajectory_onnx(ck, tmp_path / "cache") == (cached, None)        # reused
     with pytest.raises(EngineError, match="not found"):
         trajectory_onnx(tmp_path / "nope.pt", tmp_path / "cache")
+
+
+def test_mirror_is_an_involution_and_flips_turns():
+    root, R = circle_walk()
+    J = fake_joints(root, R)
+    Jm, Rm = mirror_motion(J, R)
+    J2, R2 = mirror_motion(Jm, Rm)
+    np.testing.assert_allclose(J2, J[:, :22], atol=1e-12)
+    np.testing.assert_allclose(R2, R, atol=1e-12)
+    psi, psi_m = egocentric_from_world(root, R), egocentric_from_world(Jm[:, 0], Rm)
+    np.testing.assert_allclose(psi_m[:, 3], -psi[:, 3], atol=1e-12)       # a left turn becomes a right turn
+    np.testing.assert_allclose(psi_m[:, 0], -psi[:, 0], atol=1e-12)
+    np.testing.assert_allclose(psi_m[:, [1, 2]], psi[:, [1, 2]], atol=1e-12)
+    assert np.allclose(np.linalg.det(Rm), 1.0)
+
+
+def test_training_cli_with_augmentation(tmp_path):
+    from mocap.models.world.train_trajectory import main as train_main
+    write_fake_proxy(tmp_path / "proxy_train.npz")
+    write_fake_proxy(tmp_path / "proxy_val.npz", seed=7)
+    assert train_main(["--data", str(tmp_path), "--out", str(tmp_path / "r"), "--crop", "30", "--batch", "4",
+                       "--max-steps", "2", "--val-every", "1", "--hidden", "8", "--embed", "8", "--mirror",
+                       "--input-noise-m", "0.01", "--smooth-weight", "1", "--dropout", "0.1"]) == 0
+    ck = torch.load(tmp_path / "r" / "best.pt", weights_only=False)
+    assert ck["train_config"]["mirror"] is True and ck["net_config"]["dropout"] == 0.1

@@ -24,7 +24,7 @@ from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
 from mocap.models.world.trajectory import (PSI_DIM, TrajectoryNet, TrajectoryNetConfig, egocentric_from_world,
-                                           features)
+                                           features, mirror_motion)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,13 @@ class TrainConfig:
         max_minutes: stop after this much training wall time (summed over resumed runs).
         val_every: steps between validations and checkpoints.
         traj_weight: weight of the integrated-trajectory loss (metres^2) against the psi loss.
-        hidden, embed, layers: net sizes (TrajectoryNetConfig).
+        smooth_weight: weight of the loss on frame-to-frame changes of height and local rotation
+            (normalised units), against jitter.
+        mirror: add the left-right mirror image of every training sequence.
+        input_noise_m: std of Gaussian noise added to the joint positions of each training crop
+            (velocities see the same noise), as the live 3D pose is noisy.
+        weight_decay: AdamW weight decay.
+        hidden, embed, layers, dropout: net sizes (TrajectoryNetConfig).
         threads: torch threads.
     """
     data: str = "/work/cache/proxy"
@@ -57,9 +63,14 @@ class TrainConfig:
     max_minutes: float = 14.0
     val_every: int = 200
     traj_weight: float = 10.0
+    smooth_weight: float = 0.0
+    mirror: bool = False
+    input_noise_m: float = 0.0
+    weight_decay: float = 0.0
     hidden: int = 128
     embed: int = 128
     layers: int = 1
+    dropout: float = 0.0
     threads: int = 1
 
     def __post_init__(self) -> None:
@@ -73,8 +84,12 @@ def split_file(data: str | Path, split: str) -> Path:
     return p if p.is_file() and split == "train" else p / f"proxy_{split}.npz"
 
 
-def prepare_split(path: str | Path) -> dict[str, np.ndarray]:
+def prepare_split(path: str | Path, mirror: bool = False) -> dict[str, np.ndarray]:
     """Features and psi targets of every frame of one proxy split.
+
+    Args:
+        path: the split's npz.
+        mirror: append the left-right mirror image of every sequence (`mirror_motion`).
 
     Returns:
         dict: feats (N, 126) float32, psi (N, 10) float64, seq_start (S+1,), fps (S,),
@@ -98,6 +113,11 @@ def prepare_split(path: str | Path) -> dict[str, np.ndarray]:
     if np.ptp(fps) > 1e-6:
         raise ValueError(f"{p}: sequences have different frame rates {np.unique(fps)}; resample first")
     R = Rotation.from_rotvec(go).as_matrix()
+    if mirror:
+        Jm, Rm = mirror_motion(joints, R)
+        joints, R = np.concatenate([joints, Jm]), np.concatenate([R, Rm])
+        starts = np.concatenate([starts, starts[1:] + starts[-1]])
+        fps, clip = np.concatenate([fps, fps]), np.concatenate([clip, clip])
     feats = np.zeros((joints.shape[0], 126), np.float32)
     psi = np.zeros((joints.shape[0], PSI_DIM))
     for s, e, f in zip(starts[:-1], starts[1:], fps):
@@ -144,12 +164,17 @@ def integrate_crop(psi: torch.Tensor) -> torch.Tensor:
 
 
 def losses(net: TrajectoryNet, feats: torch.Tensor, psi: torch.Tensor, mask: torch.Tensor,
-           traj_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
-    """Masked psi MSE (normalised units) + traj_weight x integrated root x-z MSE (m^2)."""
+           traj_weight: float, smooth_weight: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """Masked psi MSE (normalised units) + traj_weight x integrated root x-z MSE (m^2)
+    + smooth_weight x MSE of the frame-to-frame changes of height and local 6D (normalised units)."""
     y, _ = net.forward_normalised(feats)
     target = (psi - net.psi_mean) / net.psi_std
     m = mask[..., None]
     l_psi = ((y - target) ** 2 * m).sum() / (m.sum() * PSI_DIM)
+    m2 = (mask[:, 1:] * mask[:, :-1])[..., None]
+    dy, dt = y[:, 1:, [2, 4, 5, 6, 7, 8, 9]] - y[:, :-1, [2, 4, 5, 6, 7, 8, 9]], \
+        target[:, 1:, [2, 4, 5, 6, 7, 8, 9]] - target[:, :-1, [2, 4, 5, 6, 7, 8, 9]]
+    l_smooth = ((dy - dt) ** 2 * m2).sum() / (m2.sum() * 7).clamp(min=1)
     pred = y * net.psi_std + net.psi_mean
     # Padding frames carry no motion (dx, dz, dh) in either trajectory.
     motion = torch.zeros(PSI_DIM, dtype=m.dtype)
@@ -157,21 +182,29 @@ def losses(net: TrajectoryNet, feats: torch.Tensor, psi: torch.Tensor, mask: tor
     keep = 1 - motion + motion * m
     pred, gt = pred * keep, psi * keep
     l_traj = (((integrate_crop(pred) - integrate_crop(gt)) ** 2).sum(-1) * mask).sum() / mask.sum()
-    total = l_psi + traj_weight * l_traj
-    return total, {"psi": l_psi.item(), "traj_m2": l_traj.item(), "total": total.item()}
+    total = l_psi + traj_weight * l_traj + smooth_weight * l_smooth
+    return total, {"psi": l_psi.item(), "traj_m2": l_traj.item(), "smooth": l_smooth.item(), "total": total.item()}
 
 
-def _batch(data: dict, idx: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return (torch.as_tensor(data["feats"][idx]), torch.as_tensor(data["psi"][idx], dtype=torch.float32),
-            torch.as_tensor(mask))
+def _batch(data: dict, idx: np.ndarray, mask: np.ndarray, noise_m: float = 0.0,
+           rng: np.random.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    feats = data["feats"][idx]
+    if noise_m > 0:
+        # The same position noise enters the velocities (their frame-to-frame difference x fps).
+        n = (rng.standard_normal(feats[..., :63].shape) * noise_m).astype(np.float32)
+        fps = float(data["fps"][0])
+        dn = np.diff(n, axis=1, prepend=n[:, :1]) * fps
+        feats = feats + np.concatenate([n, dn], -1)
+    return (torch.as_tensor(feats), torch.as_tensor(data["psi"][idx], dtype=torch.float32), torch.as_tensor(mask))
 
 
-def validate(net: TrajectoryNet, val: dict, batches: list[tuple[np.ndarray, np.ndarray]], traj_weight: float) -> dict:
+def validate(net: TrajectoryNet, val: dict, batches: list[tuple[np.ndarray, np.ndarray]], traj_weight: float,
+             smooth_weight: float = 0.0) -> dict:
     net.eval()
-    out = {"psi": 0.0, "traj_m2": 0.0, "total": 0.0}
+    out = {"psi": 0.0, "traj_m2": 0.0, "smooth": 0.0, "total": 0.0}
     with torch.no_grad():
         for idx, mask in batches:
-            _, parts = losses(net, *_batch(val, idx, mask), traj_weight)
+            _, parts = losses(net, *_batch(val, idx, mask), traj_weight, smooth_weight)
             for k in out:
                 out[k] += parts[k] / len(batches)
     net.train()
@@ -183,14 +216,14 @@ def train(cfg: TrainConfig) -> Path:
     torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    train_data = prepare_split(split_file(cfg.data, "train"))
+    train_data = prepare_split(split_file(cfg.data, "train"), mirror=cfg.mirror)
     val_data = prepare_split(split_file(cfg.data, "val"))
     fps = float(train_data["fps"][0])
-    net_cfg = TrajectoryNetConfig(hidden=cfg.hidden, embed=cfg.embed, layers=cfg.layers, fps=fps)
+    net_cfg = TrajectoryNetConfig(hidden=cfg.hidden, embed=cfg.embed, layers=cfg.layers, fps=fps, dropout=cfg.dropout)
     torch.manual_seed(cfg.seed)
     net = TrajectoryNet(net_cfg)
     net.set_normalisation(train_data["feats"], train_data["psi"])
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.max_steps, eta_min=cfg.lr / 20)
     rng = np.random.default_rng(cfg.seed)
     step, elapsed, best = 0, 0.0, float("inf")
@@ -220,7 +253,8 @@ def train(cfg: TrainConfig) -> Path:
     t0 = time.perf_counter() - elapsed
     while step < cfg.max_steps and elapsed < cfg.max_minutes * 60:
         idx, mask = sample_crops(rng, train_data["seq_start"], cfg.crop, cfg.batch)
-        loss, parts = losses(net, *_batch(train_data, idx, mask), cfg.traj_weight)
+        loss, parts = losses(net, *_batch(train_data, idx, mask, cfg.input_noise_m, rng), cfg.traj_weight,
+                             cfg.smooth_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -231,7 +265,7 @@ def train(cfg: TrainConfig) -> Path:
         bar.update(1)
         bar.set_postfix(loss=f"{parts['total']:.3f}", traj=f"{parts['traj_m2']:.4f}")
         if step % cfg.val_every == 0 or step >= cfg.max_steps or elapsed >= cfg.max_minutes * 60:
-            v = validate(net, val_data, val_batches, cfg.traj_weight)
+            v = validate(net, val_data, val_batches, cfg.traj_weight, cfg.smooth_weight)
             history.append({"step": step, "minutes": elapsed / 60, "train": parts, "val": v})
             log.info("step %d val %s", step, v)
             if v["total"] < best:
@@ -246,7 +280,11 @@ def train(cfg: TrainConfig) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for f in fields(TrainConfig):
-        ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+        flag = f"--{f.name.replace('_', '-')}"
+        if isinstance(f.default, bool):
+            ap.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        else:
+            ap.add_argument(flag, type=type(f.default), default=f.default)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})

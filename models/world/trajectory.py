@@ -125,6 +125,27 @@ def world_from_egocentric(psi: np.ndarray, start_xz: np.ndarray, start_heading: 
     return root, R, h
 
 
+# SMPL-X body joints 0..21 (models/body/smplx_layout.JOINT_NAMES): left/right pairs.
+MIRROR_PAIRS = ((1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21))
+
+
+def mirror_motion(joints_w: np.ndarray, R_root_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Left-right mirror image of a motion about the world's y-z plane (a data augmentation).
+
+    Joints: x negated and left/right swapped; root orientation M R M with M = diag(-1, 1, 1) (the
+    body's own x axis points to its left, so the mirrored body frame is mirrored too).
+
+    Args:
+        joints_w: (T, 22, 3); R_root_w: (T, 3, 3).
+    """
+    M = np.diag([-1.0, 1.0, 1.0])
+    J = joints_w[:, :NUM_BODY_JOINTS] * np.array([-1.0, 1.0, 1.0])
+    order = np.arange(NUM_BODY_JOINTS)
+    for a, b in MIRROR_PAIRS:
+        order[a], order[b] = b, a
+    return J[:, order], M @ R_root_w @ M
+
+
 def local_joints(joints_w: np.ndarray, R_root_w: np.ndarray) -> np.ndarray:
     """Root-relative, heading-aligned body joints: R_y(h_t)^T (J_t - J_root,t).
 
@@ -169,11 +190,13 @@ class TrajectoryNetConfig:
         embed: width of the per-frame input MLP and of the output MLP.
         layers: GRU layers.
         fps: frame rate the net was trained at (its outputs are per frame at this rate).
+        dropout: dropout after the input MLP (training only; no weights, so checkpoints load either way).
     """
     hidden: int = 128
     embed: int = 128
     layers: int = 1
     fps: float = 30.0
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.hidden < 1 or self.embed < 1 or self.layers < 1 or self.fps <= 0:
@@ -191,7 +214,7 @@ class TrajectoryNet(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.inp = nn.Sequential(nn.Linear(FEATURE_DIM, c.embed), nn.ReLU())
+        self.inp = nn.Sequential(nn.Linear(FEATURE_DIM, c.embed), nn.ReLU(), nn.Dropout(c.dropout))
         self.gru = nn.GRU(c.embed, c.hidden, num_layers=c.layers, batch_first=True)
         self.out = nn.Sequential(nn.Linear(c.hidden, c.embed), nn.ReLU(), nn.Linear(c.embed, PSI_DIM))
         self.register_buffer("feat_mean", torch.zeros(FEATURE_DIM))
