@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mocap.app.pipeline import DEFAULT_VIDEO
@@ -25,3 +26,33 @@ def run_command(module: str, *args: str, timeout: float = 300, **kw) -> subproce
 @pytest.fixture
 def run():
     return run_command
+
+
+def _synthetic_clip(rng: np.random.Generator, T: int, split: str, fps: float = 30.0) -> dict:
+    """A smooth random-pose walk along +x at about 1 m/s, in the retargeted-clip layout."""
+    t = np.arange(T) / fps
+    body = 0.15 * np.sin(2 * np.pi * 1.0 * t[:, None, None] + rng.uniform(0, 6, (1, 21, 3)))
+    go = np.stack([0.05 * np.sin(t), 0.3 * t, np.zeros(T)], 1)
+    transl = np.stack([t, 0.9 + 0.02 * np.sin(4 * np.pi * t), 0.2 * t], 1)
+    return dict(global_orient=go, body_pose=body, transl=transl, betas=rng.normal(0, 0.5, 10),
+                fps=np.array(fps), source=np.array("synthetic"), archive=np.array("synth"),
+                split=np.array(split), fit_error_mm=np.zeros(T))
+
+
+@pytest.fixture(scope="session")
+def proxy_dataset(tmp_path_factory) -> Path:
+    """A tiny proxy dataset (3 synthetic clips, 2 sequences each) built with the real build code;
+    `<root>/out` holds proxy_train.npz and proxy_val.npz."""
+    from mocap.models.body.smplx_model import load_body_model
+    from mocap.models.proxy import build as proxy_build
+    from mocap.models.proxy.generate import simple_hand_sampler
+
+    root = tmp_path_factory.mktemp("proxy data")          # a path with a space on purpose
+    rng = np.random.default_rng(7)
+    (root / "clips" / "synth").mkdir(parents=True)
+    for name, T, split in (("walk_a", 90, "train"), ("walk_b", 60, "train"), ("walk_c", 50, "val")):
+        np.savez(root / "clips" / "synth" / f"{name}.npz", **_synthetic_clip(rng, T, split))
+    written = proxy_build.build(root / "clips", root / "out", seed=3, sequences_per_clip=2, model=load_body_model(),
+                                hand_sampler=simple_hand_sampler, progress=False)
+    assert set(written) == {"train", "val"}
+    return root

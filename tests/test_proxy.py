@@ -31,28 +31,9 @@ def model():
     return load_body_model()
 
 
-def _clip(rng: np.random.Generator, T: int, split: str) -> dict:
-    """A smooth random-pose walk along +x at about 1 m/s."""
-    t = np.arange(T) / FPS
-    body = 0.15 * np.sin(2 * np.pi * 1.0 * t[:, None, None] + rng.uniform(0, 6, (1, 21, 3)))
-    go = np.stack([0.05 * np.sin(t), 0.3 * t, np.zeros(T)], 1)
-    transl = np.stack([t, 0.9 + 0.02 * np.sin(4 * np.pi * t), 0.2 * t], 1)
-    return dict(global_orient=go, body_pose=body, transl=transl, betas=rng.normal(0, 0.5, 10),
-                fps=np.array(30), source=np.array("synthetic"), archive=np.array("synth"),
-                split=np.array(split), fit_error_mm=np.zeros(T))
-
-
 @pytest.fixture(scope="module")
-def dataset_dir(tmp_path_factory, model):
-    root = tmp_path_factory.mktemp("proxy data")          # a path with a space on purpose
-    rng = np.random.default_rng(7)
-    (root / "clips" / "synth").mkdir(parents=True)
-    for name, T, split in (("walk_a", 90, "train"), ("walk_b", 60, "train"), ("walk_c", 50, "val")):
-        np.savez(root / "clips" / "synth" / f"{name}.npz", **_clip(rng, T, split))
-    written = proxy_build.build(root / "clips", root / "out", seed=3, sequences_per_clip=2, model=model,
-                                hand_sampler=simple_hand_sampler, progress=False)
-    assert set(written) == {"train", "val"}
-    return root
+def dataset_dir(proxy_dataset):
+    return proxy_dataset
 
 
 # --- cameras: known answers -------------------------------------------------------------------------

@@ -46,6 +46,10 @@ class DescentState:
     pose_6d: torch.Tensor   # (B, 52, 6)
     betas: torch.Tensor     # (B, 10)
     root_c: torch.Tensor    # (B, 3) metres
+    # the state posed (camera space, metres), filled by ``DescentNet.pose``
+    rotmats: torch.Tensor | None = None   # (B, 55, 3, 3)
+    joints_c: torch.Tensor | None = None  # (B, 55, 3)
+    k67_c: torch.Tensor | None = None     # (B, 67, 3)
 
 
 def hand_residuals(residual: torch.Tensor, xy: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -77,15 +81,15 @@ class DescentNet(nn.Module):
             self.steps.append(nn.Sequential(nn.Linear(n_feat, cfg.hidden), nn.ReLU(),
                                             nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), last))
 
-    def project(self, s: DescentState, global_info: torch.Tensor) -> torch.Tensor:
-        """(B, 67, 2) the state's K67 in box coordinates."""
-        _, _, k67_c = posed_points(self.body, s.pose_6d, s.betas, s.root_c)
-        return project_to_box(k67_c, global_info)
+    def pose(self, s: DescentState) -> DescentState:
+        """Fill the state's posed joints and K67 (forward kinematics once per state)."""
+        s.rotmats, s.joints_c, s.k67_c = posed_points(self.body, s.pose_6d, s.betas, s.root_c)
+        return s
 
     def step(self, i: int, s: DescentState, k67_xy: torch.Tensor, mask: torch.Tensor,
              global_info: torch.Tensor) -> DescentState:
         b = mask.shape[0]
-        proj = self.project(s, global_info)
+        proj = project_to_box(self.pose(s).k67_c, global_info)
         r = ((k67_xy - proj) * mask[..., None]).clamp(-MAX_RESIDUAL, MAX_RESIDUAL)
         z = s.root_c[:, 2:3].clamp_min(0.05)
         feat = torch.cat([r.reshape(b, -1), hand_residuals(r, k67_xy, mask).reshape(b, -1), mask,
@@ -105,13 +109,17 @@ class DescentNet(nn.Module):
         s = self.forward_all(pose_6d, betas, root_c, k67_xy, mask, global_info)[-1]
         return s.pose_6d, s.betas, s.root_c
 
-    def forward_all(self, pose_6d, betas, root_c, k67_xy, mask, global_info) -> list[DescentState]:
-        """The state after every step (for deep supervision in training); element 0 is the input."""
+    def forward_all(self, pose_6d, betas, root_c, k67_xy, mask, global_info,
+                    pose_last: bool = False) -> list[DescentState]:
+        """The state after every step (for deep supervision in training); element 0 is the input. Every
+        state but the last is posed (the last too with `pose_last`)."""
         mask = mask.to(k67_xy.dtype)
         k67_xy = torch.where(mask[..., None] > 0, k67_xy, torch.zeros((), dtype=k67_xy.dtype))
         states = [DescentState(pose_6d, betas, root_c)]
         for i in range(self.config.iterations):
             states.append(self.step(i, states[-1], k67_xy, mask, global_info))
+        if pose_last:
+            self.pose(states[-1])
         return states
 
     def num_parameters(self) -> int:

@@ -1,0 +1,194 @@
+"""Train the neural-descent net with the initialisation net frozen (issue 4 item 3; seed 000's second
+stage).
+
+    python -m mocap.models.nets.train_descent --data ~/.cache/mocap/proxy --init models/nets/data/pose_init.pt \
+        --out runs/descent --export models/nets/data/descent.pt
+
+1. The frozen init net runs over ``passes`` epochs of proxy chunks (new cameras and corruption each
+   pass) and its per-frame outputs are kept with the frame's observed keypoints and targets (a few
+   hundred MB of float32 in memory, nothing written).
+2. The descent net trains on those frames: every step's state is supervised (weights rising to the
+   last step) with the 3D terms of ``losses.pose_losses`` plus a robust fit term, the L1 distance of
+   the projected K67 to the OBSERVED keypoints (masked, clamped), so that the net learns to fit the
+   evidence of the current frame rather than only to smooth.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from mocap.models.body.smplx_model import load_body_model
+from mocap.models.nets.body_fk import SparseBody, project_to_box
+from mocap.models.nets.descent import DescentConfig, DescentNet
+from mocap.models.nets.losses import LossWeights, Prediction, pose_losses
+from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
+from mocap.models.nets.train_init import flatten_targets, save_weights
+from mocap.models.proxy.corrupt import CorruptionOptions
+from mocap.models.proxy.dataset import ProxyWindows
+
+FRAME_KEYS = ("init_pose_6d", "init_betas", "init_root_c", "init_contacts", "obs_xy", "obs_mask", "global_info", "box",
+              "pose_6d", "betas", "root_c", "joints_c", "k67_c", "k67_box", "visible", "contacts")
+
+
+@dataclass
+class TrainDescentConfig:
+    data: str = "~/.cache/mocap/proxy"
+    init: str = "models/nets/data/pose_init.pt"
+    out: str = "runs/descent"
+    passes: int = 2                 # epochs of chunks run through the frozen init net
+    epochs: int = 4                 # over the collected frames
+    batch_size: int = 512           # frames per step
+    lr: float = 5e-4
+    lr_final: float = 1e-5
+    seed: int = 0
+    threads: int = 2
+    workers: int = 1
+    max_minutes: float = 0.0
+    chunks: int = 0                 # chunks per pass (0: the whole split)
+    fit_weight: float = 2.0         # observed-keypoint fit term (box units, L1, clamped)
+    net: DescentConfig = field(default_factory=DescentConfig)
+    losses: LossWeights = field(default_factory=LossWeights)
+
+
+def load_init(path: str | Path) -> PoseInitNet:
+    """The init net from a checkpoint written by ``train_init`` (eval mode)."""
+    ck = torch.load(Path(path).expanduser(), weights_only=False, map_location="cpu")
+    c = dict(ck["config"])
+    c["filter_widths"] = tuple(c["filter_widths"])
+    net = PoseInitNet(PoseInitConfig(**c))
+    net.load_state_dict(ck["state_dict"])
+    return net.eval()
+
+
+@torch.no_grad()
+def collect_frames(init: PoseInitNet, ds: ProxyWindows, passes: int, batch_size: int = 24, workers: int = 1,
+                   max_chunks: int = 0, desc: str = "init outputs") -> dict[str, torch.Tensor]:
+    """Run the frozen init net over `passes` epochs of `ds` chunks (at most `max_chunks` each, evenly
+    spread, 0 = all); valid target frames only."""
+    n = ds.targets
+    sub = torch.utils.data.Subset(ds, range(0, len(ds), max(1, len(ds) // max_chunks)) if max_chunks else range(len(ds)))
+    parts: dict[str, list[torch.Tensor]] = {k: [] for k in FRAME_KEYS}
+    for p in range(passes):
+        ds.set_epoch(1000 + p)
+        for batch in tqdm(DataLoader(sub, batch_size=batch_size, num_workers=workers), desc=f"{desc} pass {p + 1}"):
+            out = init.forward_sequence(batch["k67_xy"], batch["mask"], batch["global_info"])
+            t = flatten_targets(batch, n)
+            keep = t["target_valid"] > 0
+            obs = {"init_pose_6d": out.pose_6d.flatten(0, 1), "init_betas": out.betas.flatten(0, 1),
+                   "init_root_c": out.root_c.flatten(0, 1), "init_contacts": out.contacts.flatten(0, 1),
+                   "box": batch["box"][:, -n:].flatten(0, 1), "obs_xy": batch["k67_xy"][:, -n:].flatten(0, 1),
+                   "obs_mask": batch["mask"][:, -n:].flatten(0, 1)}
+            for k in FRAME_KEYS:
+                parts[k].append((obs[k] if k in obs else t[k])[keep])
+    return {k: torch.cat(v) for k, v in parts.items()}
+
+
+def fit_term(k67_c: torch.Tensor, frames: dict[str, torch.Tensor]) -> torch.Tensor:
+    """(N,) mean clamped L1 distance (box units) of the projected points to the observed ones."""
+    proj = project_to_box(k67_c, frames["global_info"])
+    m = frames["obs_mask"]
+    d = (proj - frames["obs_xy"]).abs().sum(-1).clamp_max(0.5)
+    return (d * m).sum(-1) / m.sum(-1).clamp_min(1.0)
+
+
+def descent_losses(net: DescentNet, f: dict[str, torch.Tensor], cfg: TrainDescentConfig) -> tuple[torch.Tensor, dict]:
+    states = net.forward_all(f["init_pose_6d"], f["init_betas"], f["init_root_c"], f["obs_xy"], f["obs_mask"],
+                             f["global_info"], pose_last=True)
+    weight = torch.ones(f["obs_mask"].shape[0])
+    steps = len(states) - 1
+    total, terms = 0.0, {}
+    for i, s in enumerate(states[1:], 1):
+        pred = Prediction(s.rotmats, s.joints_c, s.k67_c)
+        t = pose_losses(pred, s.pose_6d, s.betas, s.root_c, f, weight, cfg.losses)
+        t["fit"] = cfg.fit_weight * fit_term(pred.k67, f).mean()
+        w_i = i / steps
+        total = total + w_i * sum(t.values())
+        if i == steps:
+            terms = {k: float(v.detach()) for k, v in t.items()}
+    return total, terms
+
+
+def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    data = Path(cfg.data).expanduser()
+    init = load_init(cfg.init)
+    body = SparseBody(load_body_model())
+    ds = ProxyWindows(data, "train", causal=init.config.causal, seed=cfg.seed + 10, targets=32)
+    frames = collect_frames(init, ds, cfg.passes, workers=cfg.workers, max_chunks=cfg.chunks)
+    val = collect_frames(init, ProxyWindows(data, "val", causal=init.config.causal, seed=cfg.seed + 11, targets=32,
+                                            corruption=CorruptionOptions()), 1, workers=cfg.workers,
+                         max_chunks=cfg.chunks and max(cfg.chunks // 4, 1), desc="val")
+    N = frames["obs_mask"].shape[0]
+    print(f"{N} training frames, {val['obs_mask'].shape[0]} validation frames")
+    net = DescentNet(body, cfg.net)
+    opt = torch.optim.AdamW(net.steps.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    steps_per_epoch = N // cfg.batch_size
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs * steps_per_epoch, eta_min=cfg.lr_final)
+    g = torch.Generator().manual_seed(cfg.seed)
+    history, t0 = [], time.monotonic()
+    for epoch in range(cfg.epochs):
+        net.train()
+        perm = torch.randperm(N, generator=g)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}")
+        for step in bar:
+            idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            loss, terms = descent_losses(net, {k: v[idx] for k, v in frames.items()}, cfg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.steps.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+        net.eval()
+        with torch.no_grad():
+            sub = {k: v[::max(1, val["obs_mask"].shape[0] // 4000)] for k, v in val.items()}
+            _, vterms = descent_losses(net, sub, cfg)
+        history.append({"epoch": epoch, "minutes": (time.monotonic() - t0) / 60, "train_last": terms, "val": vterms})
+        print(json.dumps(history[-1]))
+        torch.save({"state_dict": net.steps.state_dict(), "epoch": epoch, "history": history}, out / "last.pt")
+        if cfg.max_minutes and (time.monotonic() - t0) / 60 > cfg.max_minutes:
+            print(f"stopping after {(time.monotonic() - t0) / 60:.1f} min")
+            break
+    (out / "history.json").write_text(json.dumps(history, indent=1))
+    if export:
+        save_weights(export, net, cfg.net, {"train_config": dataclasses.asdict(cfg), "history": history})
+        print(f"wrote {export}")
+    return net
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Train the neural-descent net (init net frozen) on proxy data.")
+    d = TrainDescentConfig()
+    p.add_argument("--data", default=d.data)
+    p.add_argument("--init", default=d.init, help="init-net checkpoint (train_init --export)")
+    p.add_argument("--out", default=d.out)
+    for name in ("passes", "epochs", "batch_size", "seed", "threads", "workers", "chunks"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
+    for name in ("lr", "max_minutes", "fit_weight"):
+        p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
+    p.add_argument("--iterations", type=int, default=d.net.iterations)
+    p.add_argument("--export", help="write the final weights in the app's checkpoint format to this path")
+    a = p.parse_args(argv)
+    cfg = TrainDescentConfig(data=a.data, init=a.init, out=a.out, passes=a.passes, epochs=a.epochs,
+                             batch_size=a.batch_size, lr=a.lr, seed=a.seed, threads=a.threads, workers=a.workers,
+                             max_minutes=a.max_minutes, fit_weight=a.fit_weight, chunks=a.chunks,
+                             net=DescentConfig(iterations=a.iterations))
+    train(cfg, export=a.export)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
