@@ -64,6 +64,18 @@ def test_demo_clip_writes_the_take(run, tmp_path, demo_video, nets_dir, env, ove
         cap.release()
 
 
+def test_export_command_exports_the_3d_nets(run, tmp_path, nets_dir):
+    cache = tmp_path / "cache"
+    first = run("export.cli", "--cache", cache, "--nets3d", nets_dir, timeout=300)
+    assert first.returncode == 0, first.stderr
+    manifest = json.loads((cache / "manifest.json").read_text())
+    assert {"pose_init", "descent"} <= set(manifest)
+    assert first.stdout.count("max |ONNX - PyTorch|") == 2
+    second = run("export.cli", "--cache", cache, "--nets3d", nets_dir, timeout=300)
+    assert second.returncode == 0 and "max |ONNX" not in second.stdout
+    assert sorted(p.name for p in cache.glob("*.onnx")) == sorted(m["onnx"] for m in manifest.values())
+
+
 def test_no_3d_is_2d_only(run, tmp_path, demo_video, nets_dir, env):
     out = tmp_path / "run"
     proc = run("app.cli", "--video", demo_video, "--max-frames", 5, "--headless", "--out", out, "--no-progress",
