@@ -29,28 +29,20 @@ import platform
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from mocap.models.body.detector_points import DetectorPoints
 from mocap.models.body.smplx_model import load_body_model
 from mocap.models.nets.body_fk import SparseBody, posed_points, project_to_box
-from mocap.models.nets.descent import DescentConfig, DescentNet
+from mocap.models.nets.descent import DescentNet
 from mocap.models.nets.metrics import BODY_JOINTS, LEFT_HAND_JOINTS, RIGHT_HAND_JOINTS, mpjpe, pa_mpjpe
 from mocap.models.nets.rotation import rot6d_to_rotmat
-from mocap.models.nets.train_descent import collect_frames, load_init
+from mocap.models.nets.checkpoint import load_descent, load_pose_init
+from mocap.models.nets.train_descent import collect_frames
 from mocap.models.proxy.corrupt import CORRUPTION_LEVELS
 from mocap.models.proxy.dataset import ProxyWindows
 
 METRICS = ("body_mpjpe", "body_pa_mpjpe", "hand_pa_mpjpe", "pve", "root", "contact_acc", "fit_px", "clean_px")
-
-
-def load_descent(path: str | Path, body: SparseBody) -> DescentNet:
-    """The descent net from a checkpoint written by ``train_descent`` (eval mode)."""
-    ck = torch.load(Path(path).expanduser(), weights_only=False, map_location="cpu")
-    net = DescentNet(body, DescentConfig(**ck["config"]))
-    net.load_state_dict(ck["state_dict"])
-    return net.eval()
 
 
 @torch.no_grad()
@@ -175,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(a.data).expanduser()
     model = load_body_model()
     body = SparseBody(model, DetectorPoints.load(model))
-    init = load_init(a.init)
+    init = load_pose_init(a.init)
     descent = load_descent(a.descent, body) if a.descent else None
     results: dict = {"levels": {}}
     for level in a.levels.split(","):
@@ -185,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.ablation_partial and a.ablation_plain:
         c = dataclasses.replace(CORRUPTION_LEVELS["realistic"], hand_drop=0.5)
         results["ablation"] = {
-            name: evaluate_level(load_init(path), None, body, model, data, f"ablation {name}", c, a.seed, a.chunks)
+            name: evaluate_level(load_pose_init(path), None, body, model, data, f"ablation {name}", c, a.seed, a.chunks)
             for name, path in (("partial", a.ablation_partial), ("ordinary (zero-filled)", a.ablation_plain))}
         print("ablation", json.dumps(results["ablation"]))
     meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads",

@@ -30,8 +30,9 @@ from mocap.models.body.smplx_model import load_body_model
 from mocap.models.nets.body_fk import SparseBody, project_to_box
 from mocap.models.nets.descent import DescentConfig, DescentNet
 from mocap.models.nets.losses import LossWeights, Prediction, pose_losses
-from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
-from mocap.models.nets.train_init import flatten_targets, save_weights
+from mocap.models.nets.pose_init import PoseInitNet
+from mocap.models.nets.checkpoint import load_pose_init, save_checkpoint
+from mocap.models.nets.train_init import flatten_targets
 from mocap.models.proxy.corrupt import CorruptionOptions
 from mocap.models.proxy.dataset import ProxyWindows
 
@@ -57,16 +58,6 @@ class TrainDescentConfig:
     fit_weight: float = 2.0         # observed-keypoint fit term (box units, L1, clamped)
     net: DescentConfig = field(default_factory=DescentConfig)
     losses: LossWeights = field(default_factory=LossWeights)
-
-
-def load_init(path: str | Path) -> PoseInitNet:
-    """The init net from a checkpoint written by ``train_init`` (eval mode)."""
-    ck = torch.load(Path(path).expanduser(), weights_only=False, map_location="cpu")
-    c = dict(ck["config"])
-    c["filter_widths"] = tuple(c["filter_widths"])
-    net = PoseInitNet(PoseInitConfig(**c))
-    net.load_state_dict(ck["state_dict"])
-    return net.eval()
 
 
 @torch.no_grad()
@@ -124,7 +115,7 @@ def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     data = Path(cfg.data).expanduser()
-    init = load_init(cfg.init)
+    init = load_pose_init(cfg.init)
     body = SparseBody(load_body_model())
     ds = ProxyWindows(data, "train", causal=init.config.causal, seed=cfg.seed + 10, targets=32)
     frames = collect_frames(init, ds, cfg.passes, workers=cfg.workers, max_chunks=cfg.chunks)
@@ -164,7 +155,8 @@ def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
             break
     (out / "history.json").write_text(json.dumps(history, indent=1))
     if export:
-        save_weights(export, net, cfg.net, {"train_config": dataclasses.asdict(cfg), "history": history})
+        Path(export).parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(export, net.eval(), cfg.net, {"train_config": dataclasses.asdict(cfg), "history": history})
         print(f"wrote {export}")
     return net
 

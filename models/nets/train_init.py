@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from mocap.models.body.smplx_model import load_body_model
 from mocap.models.nets.body_fk import SparseBody
+from mocap.models.nets.checkpoint import save_checkpoint
 from mocap.models.nets.losses import LossWeights, contact_loss, pose_losses, pose_prediction
 from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
 from mocap.models.proxy.dataset import ProxyWindows
@@ -76,12 +77,6 @@ def compute_losses(net: PoseInitNet, body: SparseBody, batch: dict[str, torch.Te
     terms["contacts"] = contact_loss(out.contacts.flatten(0, 1), t["contacts"], weight, w)
     total = sum(terms.values())
     return total, {k: float(v.detach()) for k, v in terms.items()}
-
-
-def save_weights(path: str | Path, net: torch.nn.Module, net_config, meta: dict) -> None:
-    """The app's checkpoint format: {"config": asdict(net config), "state_dict", "meta"}."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": dataclasses.asdict(net_config), "state_dict": net.state_dict(), "meta": meta}, path)
 
 
 def _loader(ds: ProxyWindows, cfg: TrainInitConfig, epoch: int, shuffle: bool) -> DataLoader:
@@ -144,7 +139,8 @@ def train(cfg: TrainInitConfig, resume: bool = False, export: str | None = None)
             break
     (out / "history.json").write_text(json.dumps(history, indent=1))
     if export:
-        save_weights(export, net, cfg.net, {"train_config": dataclasses.asdict(cfg), "history": history})
+        Path(export).parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(export, net.eval(), cfg.net, {"train_config": dataclasses.asdict(cfg), "history": history})
         print(f"wrote {export}")
     return last
 
