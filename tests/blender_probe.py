@@ -1,4 +1,4 @@
-"""Run INSIDE Blender by test_formats_blender.py: import a .bvh or .glb, print bone head world positions.
+"""Run INSIDE Blender by test_formats_blender.py: import a .bvh, .glb or .fbx, print bone head world positions.
 
 argv after "--": file, fps, comma-separated frame indices (0 = the file's first frame). Prints one
 JSON line prefixed "PROBE " with {bone name: [[x, y, z] per frame]} in Blender's z-up world.
@@ -30,6 +30,8 @@ if path.endswith(".bvh"):
     bpy.ops.import_anim.bvh(filepath=path, global_scale=1.0, frame_start=1, use_fps_scale=False,
                             update_scene_fps=False, update_scene_duration=True, rotate_mode="NATIVE",
                             axis_forward="-Z", axis_up="Y")
+elif path.endswith(".fbx"):
+    bpy.ops.import_scene.fbx(filepath=path)
 else:
     bpy.ops.import_scene.gltf(filepath=path)
 arm = next(o for o in scene.objects if o.type == "ARMATURE")
@@ -39,4 +41,8 @@ for f in frames:
     scene.frame_set(int(round(start)) + f)
     for b in arm.pose.bones:
         out[b.name].append(list(arm.matrix_world @ b.head))
-print("PROBE " + json.dumps({"start": start, "bones": out}))
+meshes = [o for o in scene.objects if o.type == "MESH"]
+skin = {"meshes": len(meshes), "vertex_groups": max((len(o.vertex_groups) for o in meshes), default=0),
+        "armature_modifiers": sum(m.type == "ARMATURE" for o in meshes for m in o.modifiers),
+        "vertices": max((len(o.data.vertices) for o in meshes), default=0)}
+print("PROBE " + json.dumps({"start": start, "bones": out, "skin": skin}))

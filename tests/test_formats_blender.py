@@ -1,4 +1,4 @@
-"""Real import check: headless Blender imports our BVH and GLB; joints land where our FK puts them (1 mm).
+"""Real import check: headless Blender imports our BVH, GLB and FBX; joints land where our FK puts them (1 mm).
 
 Skipped with the reason where Blender is absent (Debian: apt-get install blender python3-numpy; or pip
 install bpy). Blender's importers turn y-up files into its z-up world: (x, y, z) -> (x, -z, y).
@@ -14,7 +14,7 @@ import pytest
 from formats_synth import synthetic_take
 from formats_tools import blender_command
 from mocap.app.formats.bvh import skeleton2bvh
-from mocap.app.formats.fbx import run_in_blender
+from mocap.app.formats.fbx import run_in_blender, skeleton2fbx
 from mocap.app.formats.gltf import skeleton2glb
 from mocap.app.formats.skeleton import skeleton_motion
 from mocap.models.body.smplx_layout import JOINT_NAMES
@@ -30,7 +30,7 @@ cmd, why = blender_command()
 pytestmark = pytest.mark.skipif(cmd is None, reason=why)
 
 
-@pytest.mark.parametrize("fmt", ["bvh", "glb"])
+@pytest.mark.parametrize("fmt", ["bvh", "glb", "fbx"])
 def test_blender_import_matches_forward_kinematics(tmp_path, fmt):
     model = load_body_model()
     take = synthetic_take(T=10, seed=11)
@@ -38,11 +38,17 @@ def test_blender_import_matches_forward_kinematics(tmp_path, fmt):
     path = tmp_path / f"take.{fmt}"
     if fmt == "bvh":
         skeleton2bvh(sm, path, units="m")
-    else:
+    elif fmt == "glb":
         skeleton2glb(sm, model, take.betas, path)
+    else:
+        skeleton2fbx(sm, model, take.betas, path)                          # Blender's exporter, re-imported
     r = run_in_blender(PROBE, str(path), str(take.fps), ",".join(map(str, FRAMES)), timeout=300)
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("PROBE "))
-    bones = json.loads(line[len("PROBE "):])["bones"]
+    probe = json.loads(line[len("PROBE "):])
+    bones = probe["bones"]
+    if fmt != "bvh":                                                       # the skinned mesh came along
+        assert probe["skin"]["vertices"] == model.num_vertices and probe["skin"]["armature_modifiers"] == 1
+        assert probe["skin"]["vertex_groups"] >= 50
     J = model_joints(model, take)[list(FRAMES)]                            # (F, 55, 3) y up
     zup = np.stack([J[..., 0], -J[..., 2], J[..., 1]], -1)
     for name in CHECKED:
