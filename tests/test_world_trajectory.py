@@ -87,7 +87,7 @@ def test_features_ignore_where_and_which_way():
 
 def test_net_is_causal_and_steps_match_the_sequence():
     torch.manual_seed(0)
-    net = TrajectoryNet(TrajectoryNetConfig(hidden=16, embed=16)).eval()
+    net = TrajectoryNet(TrajectoryNetConfig(hidden=16, embed=16, skip=True)).eval()
     x = torch.randn(1, 20, 126)
     with torch.no_grad():
         full, _ = net(x)
@@ -164,7 +164,7 @@ def test_onnx_step_matches_pytorch_with_state_carried(tmp_path):
     from mocap.export.trajectory import max_abs_diff, torch2onnx_trajectory, trajectory_onnx, TOLERANCE
     from mocap.engines.base import EngineError
     torch.manual_seed(2)
-    net = TrajectoryNet(TrajectoryNetConfig(hidden=12, embed=10)).eval()
+    net = TrajectoryNet(TrajectoryNetConfig(hidden=12, embed=10, skip=True)).eval()
     (tmp_path / "a dir").mkdir()
     path = torch2onnx_trajectory(net, tmp_path / "a dir" / "t.onnx")
     assert max_abs_diff(path, net, frames=20) <= TOLERANCE
@@ -176,7 +176,7 @@ def test_onnx_step_matches_pytorch_with_state_carried(tmp_path):
     b = sess.run(None, {"features": x, "state": np.ones((1, 1, 12), np.float32)})[0]
     assert np.abs(a - b).max() > 1e-4
     ck = tmp_path / "c.pt"
-    torch.save({"model": net.state_dict(), "net_config": {"hidden": 12, "embed": 10, "layers": 1, "fps": 30.0}}, ck)
+    torch.save({"model": net.state_dict(), "net_config": {"hidden": 12, "embed": 10, "layers": 1, "fps": 30.0, "skip": True}}, ck)
     cached, diff = trajectory_onnx(ck, tmp_path / "cache")
     assert diff is not None and diff <= TOLERANCE
     assert trajectory_onnx(ck, tmp_path / "cache") == (cached, None)        # reused
@@ -204,6 +204,8 @@ def test_training_cli_with_augmentation(tmp_path):
     write_fake_proxy(tmp_path / "proxy_val.npz", seed=7)
     assert train_main(["--data", str(tmp_path), "--out", str(tmp_path / "r"), "--crop", "30", "--batch", "4",
                        "--max-steps", "2", "--val-every", "1", "--hidden", "8", "--embed", "8", "--mirror",
-                       "--input-noise-m", "0.01", "--smooth-weight", "1", "--dropout", "0.1"]) == 0
+                       "--input-noise-m", "0.01", "--smooth-weight", "1", "--dropout", "0.1", "--skip"]) == 0
     ck = torch.load(tmp_path / "r" / "best.pt", weights_only=False)
     assert ck["train_config"]["mirror"] is True and ck["net_config"]["dropout"] == 0.1
+    net = load_trajectory_net(tmp_path / "r" / "best.pt")
+    assert net.skip is not None

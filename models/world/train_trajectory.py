@@ -50,7 +50,7 @@ class TrainConfig:
         input_noise_m: std of Gaussian noise added to the joint positions of each training crop
             (velocities see the same noise), as the live 3D pose is noisy.
         weight_decay: AdamW weight decay.
-        hidden, embed, layers, dropout: net sizes (TrajectoryNetConfig).
+        hidden, embed, layers, dropout, skip: net options (TrajectoryNetConfig).
         threads: torch threads.
     """
     data: str = "/work/cache/proxy"
@@ -71,6 +71,7 @@ class TrainConfig:
     embed: int = 128
     layers: int = 1
     dropout: float = 0.0
+    skip: bool = False
     threads: int = 1
 
     def __post_init__(self) -> None:
@@ -219,7 +220,8 @@ def train(cfg: TrainConfig) -> Path:
     train_data = prepare_split(split_file(cfg.data, "train"), mirror=cfg.mirror)
     val_data = prepare_split(split_file(cfg.data, "val"))
     fps = float(train_data["fps"][0])
-    net_cfg = TrajectoryNetConfig(hidden=cfg.hidden, embed=cfg.embed, layers=cfg.layers, fps=fps, dropout=cfg.dropout)
+    net_cfg = TrajectoryNetConfig(hidden=cfg.hidden, embed=cfg.embed, layers=cfg.layers, fps=fps, dropout=cfg.dropout,
+                                  skip=cfg.skip)
     torch.manual_seed(cfg.seed)
     net = TrajectoryNet(net_cfg)
     net.set_normalisation(train_data["feats"], train_data["psi"])

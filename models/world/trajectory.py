@@ -191,12 +191,15 @@ class TrajectoryNetConfig:
         layers: GRU layers.
         fps: frame rate the net was trained at (its outputs are per frame at this rate).
         dropout: dropout after the input MLP (training only; no weights, so checkpoints load either way).
+        skip: add a per-frame linear path from the input embedding to the output, beside the GRU
+            (height and root tilt are nearly functions of the current pose; the GRU keeps the dynamics).
     """
     hidden: int = 128
     embed: int = 128
     layers: int = 1
     fps: float = 30.0
     dropout: float = 0.0
+    skip: bool = False
 
     def __post_init__(self) -> None:
         if self.hidden < 1 or self.embed < 1 or self.layers < 1 or self.fps <= 0:
@@ -217,6 +220,7 @@ class TrajectoryNet(nn.Module):
         self.inp = nn.Sequential(nn.Linear(FEATURE_DIM, c.embed), nn.ReLU(), nn.Dropout(c.dropout))
         self.gru = nn.GRU(c.embed, c.hidden, num_layers=c.layers, batch_first=True)
         self.out = nn.Sequential(nn.Linear(c.hidden, c.embed), nn.ReLU(), nn.Linear(c.embed, PSI_DIM))
+        self.skip = nn.Linear(c.embed, PSI_DIM) if c.skip else None
         self.register_buffer("feat_mean", torch.zeros(FEATURE_DIM))
         self.register_buffer("feat_std", torch.ones(FEATURE_DIM))
         self.register_buffer("psi_mean", torch.zeros(PSI_DIM))
@@ -234,7 +238,10 @@ class TrajectoryNet(nn.Module):
         if state is None:
             state = self.initial_state(feats.shape[0])
         y, state = self.gru(x, state)
-        return self.out(y), state
+        y = self.out(y)
+        if self.skip is not None:
+            y = y + self.skip(x)
+        return y, state
 
     def forward(self, feats: torch.Tensor, state: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
