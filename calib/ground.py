@@ -57,23 +57,6 @@ class CameraPose:
     t_w2c: np.ndarray
 
 
-def _plane_through(p: np.ndarray) -> tuple[np.ndarray, float] | None:
-    n = np.cross(p[1] - p[0], p[2] - p[0])
-    s = np.linalg.norm(n)
-    if s < 1e-9:
-        return None
-    n = n / s
-    return n, -float(n @ p[0])
-
-
-def _refit(points: np.ndarray) -> tuple[np.ndarray, float]:
-    """Total-least-squares plane: normal = the direction of least spread."""
-    c = points.mean(0)
-    _, _, vt = np.linalg.svd(points - c, full_matrices=False)
-    n = vt[-1]
-    return n, -float(n @ c)
-
-
 def fit_ground_plane(points_c: np.ndarray, inlier_m: float = 0.03, iterations: int = 300, seed: int = 0,
                      up_hint_c: np.ndarray | None = None, min_spread_m: float = 0.1,
                      min_points: int = MIN_POINTS) -> GroundPlane:
@@ -99,15 +82,18 @@ def fit_ground_plane(points_c: np.ndarray, inlier_m: float = 0.03, iterations: i
         raise ValueError(f"too few foot-contact points for a ground plane: {len(P)}, need at least {min_points}")
     hint = None if up_hint_c is None else np.asarray(up_hint_c, np.float64) / np.linalg.norm(up_hint_c)
     rng = np.random.default_rng(seed)
-    best, best_count = None, -1
-    for _ in range(iterations):
-        plane = _plane_through(P[rng.choice(len(P), 3, replace=False)])
-        if plane is None:
-            continue
-        count = int((np.abs(P @ plane[0] + plane[1]) < inlier_m).sum())
-        if count > best_count:
-            best, best_count = plane, count
-    inl = np.ones(len(P), bool) if best is None else np.abs(P @ best[0] + best[1]) < inlier_m
+    # RANSAC, vectorised: all candidate planes at once, inliers counted with one matrix product.
+    tri = P[rng.integers(0, len(P), (iterations, 3))]      # (I, 3, 3); repeated points give no plane, skipped
+    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    norms = np.linalg.norm(normals, axis=1)
+    ok = norms > 1e-9
+    inl = np.ones(len(P), bool)
+    if ok.any():
+        normals = normals[ok] / norms[ok, None]
+        offsets = -np.einsum("ij,ij->i", normals, tri[ok, 0])
+        counts = (np.abs(normals @ P.T + offsets[:, None]) < inlier_m).sum(1)
+        k = int(np.argmax(counts))                     # the first of the best: deterministic
+        inl = np.abs(P @ normals[k] + offsets[k]) < inlier_m
     if inl.sum() < 3:
         inl = np.ones(len(P), bool)
     constrained = "none"
