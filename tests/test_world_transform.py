@@ -173,3 +173,17 @@ def test_unknown_front_mode():
         HumanToWorld("sometimes")
     with pytest.raises(ValueError, match="front must be one of"):
         human_to_world(np.eye(3)[None], np.zeros((1, 3)), np.eye(3)[None], np.zeros((1, 3)), J_ROOT, front="x")
+
+
+def test_camera_to_world_inverts_the_proxy_camera_parameters():
+    """Against models/proxy/generate.to_camera_params (written independently): a static camera's
+    camera-space result maps back to the world exactly."""
+    from mocap.models.proxy.generate import to_camera_params
+    R_root_w, root_w = walk_in_a_circle()
+    R_w2c, t_w2c = camera("static", root_w)
+    go_w = Rotation.from_matrix(R_root_w).as_rotvec()
+    go_c, transl_c, _ = to_camera_params(go_w, root_w - J_ROOT, J_ROOT, R_w2c, t_w2c)
+    from mocap.models.world.transform import camera_to_world
+    R_back, transl_back = camera_to_world(Rotation.from_rotvec(go_c).as_matrix(), transl_c, J_ROOT, R_w2c, t_w2c)
+    np.testing.assert_allclose(R_back, R_root_w, atol=1e-9)
+    np.testing.assert_allclose(transl_back, root_w - J_ROOT, atol=1e-9)

@@ -211,3 +211,21 @@ def world_to_human(R_root_w: np.ndarray, transl_w: np.ndarray, R_w2c: np.ndarray
         o = o + ground(A[t].T @ t_h[t])
     R_h2c = R_w2c @ np.swapaxes(A, -1, -2)
     return R_h2c, t_h2c, A @ R_root_w, t_h
+
+
+def camera_to_world(R_root_c: np.ndarray, transl_c: np.ndarray, j_root: np.ndarray, R_w2c: np.ndarray,
+                    t_w2c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SMPL-X root parameters from camera to world for a known camera (e.g. a static camera whose pose
+    comes from calib.ground.camera_pose_from_ground): the inverse of proxy.generate.to_camera_params.
+
+    The root joint moves rigidly: root_w = R_w2c^T (J_root + transl_c - t_w2c); transl_w = root_w - J_root.
+
+    Args:
+        R_root_c: (..., 3, 3) root orientation in the camera; transl_c: (..., 3) SMPL-X transl in the camera.
+        j_root: (3,) rest root joint for the betas. R_w2c: (..., 3, 3), t_w2c: (..., 3).
+    Returns:
+        (R_root_w (..., 3, 3), transl_w (..., 3)).
+    """
+    R_c2w = np.swapaxes(R_w2c, -1, -2)
+    root_w = np.einsum("...ij,...j->...i", R_c2w, transl_c + j_root - t_w2c)
+    return R_c2w @ R_root_c, root_w - j_root
