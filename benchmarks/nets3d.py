@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder = args.nets3d or DATA_DIR
     files = [folder / POSE_INIT_FILE, folder / DESCENT_FILE]
     with tempfile.TemporaryDirectory(prefix="mocap-nets3d-") as tmp:
-        weights = "trained" if all(f.is_file() for f in files) else "random (no checkpoints found)"
+        weights = f"checkpoints in {folder}" if all(f.is_file() for f in files) else "random (no checkpoints found)"
         if not all(f.is_file() for f in files):
             files = list(random_checkpoints(Path(tmp)))
         report = {"device": cpu_name(), "weights": weights, "nets": {}}
