@@ -82,6 +82,25 @@ def test_window_normalisation_known_answers():
     assert win.inputs()["mask"].sum() == 0
 
 
+def test_window_matches_the_training_windows(proxy_dataset):
+    """Raw pixels pushed frame by frame give exactly the inputs ProxyWindows trains on (padding included)."""
+    from mocap.models.proxy.corrupt import denormalize_from_box
+    from mocap.models.proxy.dataset import ProxyWindows
+
+    ds = ProxyWindows(proxy_dataset / "out", "train", window=81, causal=True, seed=0)
+    for i in (5, 60, 100):                     # 75 padded frames, 20 padded frames, a full window
+        x = {k: v.numpy().astype(np.float64) for k, v in ds[i].items()}
+        w, h = (int(v) for v in x["image_wh"])
+        px = denormalize_from_box(x["k67_xy"], x["box"][:, :2], x["box"][:, 2])
+        win = K67Window(w, h, x["K"])
+        for t in range(81):
+            win.push(px[t], x["mask"][t] > 0)
+        d = win.inputs()
+        np.testing.assert_array_equal(d["mask"], x["mask"])
+        np.testing.assert_allclose(d["k67_xy"], x["k67_xy"], atol=1e-5)
+        np.testing.assert_allclose(d["global_info"], x["global_info"], rtol=1e-5, atol=1e-7)
+
+
 def test_stage_runs_the_nets_as_pytorch_does_and_holds_empty_frames(stage, ckpts, model):
     rng = np.random.default_rng(0)
     stage.reset()
