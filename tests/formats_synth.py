@@ -1,10 +1,14 @@
 """Synthetic takes for the output-format tests (no recorded data): small random poses plus known poses."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+import torch
 
 from mocap.app.take import Take
-from mocap.models.body.smplx_layout import JOINT_INDEX
+from mocap.models.body.smplx_layout import JOINT_INDEX, POSE_SLOTS
+from mocap.models.body.smplx_model import SmplxOptions, load_body_model
 
 ARM_RAISE_FRAME = 0   # frame whose only non-zero joint rotation is the right arm raised 90 degrees
 
@@ -22,3 +26,19 @@ def synthetic_take(T: int = 12, fps: float = 30.0, seed: int = 0, frame: str = "
     betas = rng.normal(0.0, 1.0, 10)
     return Take(poses=poses.reshape(T, 165).astype(np.float32), trans=trans.astype(np.float32),
                 betas=betas.astype(np.float32), fps=fps, frame=frame)
+
+
+@lru_cache(maxsize=1)
+def _model64():
+    return load_body_model(options=SmplxOptions(dtype=torch.float64))
+
+
+def model_joints(take: Take) -> np.ndarray:
+    """(T, 55, 3) joints of ``SmplxModel.forward`` (open model, float64) for the take, in the take's frame:
+    the reference every exporter is checked against."""
+    P = torch.as_tensor(take.poses, dtype=torch.float64).reshape(-1, 55, 3)
+    kw = {name: P[:, a:a + n].reshape(len(P), -1) if n > 1 else P[:, a] for name, a, n in POSE_SLOTS}
+    with torch.no_grad():
+        out = _model64()(**kw, betas=torch.as_tensor(take.betas, dtype=torch.float64)[None].repeat(len(P), 1),
+                         transl=torch.as_tensor(take.trans, dtype=torch.float64))
+    return out.joints.numpy()

@@ -138,10 +138,3 @@ def test_fbx_without_blender_says_how_to_get_it(take_file, capsys, monkeypatch):
     assert main([str(take_file), "--to", "fbx"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "needs Blender" in err and "apt-get install blender" in err
-
-
-@pytest.mark.skipif(__import__("mocap.app.formats.fbx", fromlist=["x"]).find_blender() is None,
-                    reason="Blender is not installed (apt-get install blender python3-numpy, or pip install bpy)")
-def test_fbx_with_blender(take_file, tmp_path):
-    out = export_take(synthetic_take(T=4), "fbx", tmp_path / "t.fbx")
-    assert out.read_bytes()[:18] == b"Kaydara FBX Binary"

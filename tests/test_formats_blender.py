@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formats_synth import synthetic_take
+from formats_synth import model_joints, synthetic_take
 from formats_tools import blender_command
 from mocap.app.formats.bvh import skeleton2bvh
-from mocap.app.formats.fbx import run_in_blender, skeleton2fbx
+from mocap.app.convert import export_take
+from mocap.app.formats.fbx import run_in_blender
 from mocap.app.formats.gltf import skeleton2glb
 from mocap.app.formats.skeleton import skeleton_motion
 from mocap.models.body.smplx_layout import JOINT_NAMES
 from mocap.models.body.smplx_model import load_body_model
-from test_formats_bvh import model_joints
 
 IMPORT_TOL_M = 1e-3                 # issue 8: within 1 mm
 PROBE = Path(__file__).with_name("blender_probe.py")
@@ -41,7 +41,8 @@ def test_blender_import_matches_forward_kinematics(tmp_path, fmt):
     elif fmt == "glb":
         skeleton2glb(sm, model, take.betas, path)
     else:
-        skeleton2fbx(sm, model, take.betas, path)                          # Blender's exporter, re-imported
+        export_take(take, "fbx", path, model=model)                        # Blender's exporter, re-imported
+        assert path.read_bytes()[:18] == b"Kaydara FBX Binary"
     r = run_in_blender(PROBE, str(path), str(take.fps), ",".join(map(str, FRAMES)), timeout=300)
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("PROBE "))
     probe = json.loads(line[len("PROBE "):])
@@ -49,7 +50,7 @@ def test_blender_import_matches_forward_kinematics(tmp_path, fmt):
     if fmt != "bvh":                                                       # the skinned mesh came along
         assert probe["skin"]["vertices"] == model.num_vertices and probe["skin"]["armature_modifiers"] == 1
         assert probe["skin"]["vertex_groups"] >= 50
-    J = model_joints(model, take)[list(FRAMES)]                            # (F, 55, 3) y up
+    J = model_joints(take)[list(FRAMES)]                            # (F, 55, 3) y up
     zup = np.stack([J[..., 0], -J[..., 2], J[..., 1]], -1)
     for name in CHECKED:
         got = np.array(bones[name])

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from formats_synth import synthetic_take
+from formats_synth import model_joints, synthetic_take
 from mocap.app.formats.bvh import skeleton2bvh
 from mocap.app.formats.skeleton import BVH_ROTATION_ORDER, YUP_FROM_CAMERA, skeleton_motion
-from mocap.models.body.smplx_layout import JOINT_NAMES, POSE_SLOTS
+from mocap.models.body.smplx_layout import JOINT_NAMES
 from mocap.models.body.smplx_model import load_body_model
 from mocap.models.mocap.motion import forward_kinematics
 from mocap.models.mocap.readers import read_bvh
@@ -21,18 +20,6 @@ def model():
     return load_body_model()
 
 
-def model_joints(model, take) -> np.ndarray:
-    """(T, 55, 3) joints of SmplxModel.forward for the take (float64), in the take's frame."""
-    m = model.double() if model.v_template.dtype != torch.float64 else model
-    P = torch.as_tensor(take.poses, dtype=torch.float64).reshape(-1, 55, 3)
-    kw = {name: P[:, a:a + n].reshape(len(P), -1) if n > 1 else P[:, a] for name, a, n in POSE_SLOTS}
-    with torch.no_grad():
-        out = m(**kw, betas=torch.as_tensor(take.betas, dtype=torch.float64)[None].repeat(len(P), 1),
-                transl=torch.as_tensor(take.trans, dtype=torch.float64))
-    model.float()
-    return out.joints.numpy()
-
-
 @pytest.mark.parametrize("units,units_m", [("m", 1.0), ("cm", 0.01)])
 @pytest.mark.parametrize("include_face", [True, False])
 def test_round_trip_matches_forward_kinematics(tmp_path, model, units, units_m, include_face):
@@ -40,7 +27,7 @@ def test_round_trip_matches_forward_kinematics(tmp_path, model, units, units_m, 
     path = skeleton2bvh(skeleton_motion(take, model, include_face), tmp_path / "a take.bvh", units=units)
     motion = read_bvh(path, units_m=units_m)
     pos = forward_kinematics(motion)                                       # (T, J + end sites, 3)
-    J = model_joints(model, take)
+    J = model_joints(take)
     names = [n for n in JOINT_NAMES if include_face or n not in ("jaw", "left_eye_smplhf", "right_eye_smplhf")]
     assert set(names) <= set(motion.joint_names)
     assert sum(not e for e in motion.end_sites) == len(names) == (55 if include_face else 52)
@@ -56,7 +43,7 @@ def test_camera_frame_take_is_written_y_up(tmp_path, model):
     take = synthetic_take(T=6, seed=5, frame="camera")
     motion = read_bvh(skeleton2bvh(skeleton_motion(take, model), tmp_path / "c.bvh"), units_m=1.0)
     pos = forward_kinematics(motion)[:, [motion.joint_names.index(n) for n in JOINT_NAMES]]
-    assert np.abs(pos - model_joints(model, take) @ YUP_FROM_CAMERA.T).max() < ROUND_TRIP_TOL_M
+    assert np.abs(pos - model_joints(take) @ YUP_FROM_CAMERA.T).max() < ROUND_TRIP_TOL_M
 
 
 def test_header_declares_one_rotation_order_and_root_translation(tmp_path, model):

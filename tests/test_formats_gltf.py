@@ -6,13 +6,12 @@ import pygltflib
 import pytest
 from scipy.spatial.transform import Rotation
 
-from formats_synth import synthetic_take
+from formats_synth import model_joints, synthetic_take
 from formats_tools import validate_gltf, validator_dir
 from mocap.app.formats.gltf import skeleton2glb, top_weights
 from mocap.app.formats.skeleton import skeleton_motion
 from mocap.models.body.smplx_layout import JOINT_NAMES
 from mocap.models.body.smplx_model import load_body_model
-from test_formats_bvh import model_joints
 
 JOINT_TOL_M = 1e-5        # float32 storage of offsets, quaternions and translations
 SKIN_TOL_M = 0.02         # 4 of up to 12 skinning weights kept: vertices move by < 2 cm
@@ -64,7 +63,7 @@ def test_animation_reproduces_forward_kinematics(tmp_path, model):
     path = skeleton2glb(skeleton_motion(take, model), model, take.betas, tmp_path / "a take.glb")
     names, pos, g, blob = glb_joint_positions(path)
     assert names == list(JOINT_NAMES)
-    assert np.abs(pos - model_joints(model, take)).max() < JOINT_TOL_M
+    assert np.abs(pos - model_joints(take)).max() < JOINT_TOL_M
     times = read_accessor(g, blob, g.animations[0].samplers[0].input)[:, 0]
     np.testing.assert_allclose(times, np.arange(10) / take.fps, atol=1e-6)
 

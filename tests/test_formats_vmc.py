@@ -10,12 +10,11 @@ from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 from scipy.spatial.transform import Rotation
 
-from formats_synth import ARM_RAISE_FRAME, synthetic_take
+from formats_synth import ARM_RAISE_FRAME, model_joints, synthetic_take
 from mocap.app.formats.skeleton import SMPLX_TO_VRM, YUP_FROM_CAMERA
 from mocap.app.formats.vmc import DEFAULT_PORT, VmcSender, parse_host_port
 from mocap.models.body.smplx_layout import JOINT_NAMES, PARENTS
 from mocap.models.body.smplx_model import load_body_model
-from test_formats_bvh import model_joints
 
 VRM_BONES = {SMPLX_TO_VRM[n] for n in JOINT_NAMES}
 FK_TOL_M = 2e-5          # float32 on the wire
@@ -110,7 +109,7 @@ def test_received_skeleton_matches_forward_kinematics(receiver, model, frame):
     """Rebuilding world joints in Unity axes from the messages, then negating X, gives our FK (y up)."""
     port, receive = receiver
     take = synthetic_take(T=5, seed=9, frame=frame)
-    J = model_joints(model, take)
+    J = model_joints(take)
     if frame == "camera":
         J = J @ YUP_FROM_CAMERA.T
     for i in stream(take, port, model, frame=frame):
