@@ -113,10 +113,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"mocap-live: interrupted; wrote the frames processed to {cfg.out}", file=sys.stderr)
             return 130
+        from .timing import summarize_frames
+
         s = rec.frames_summary()
+        s3 = summarize_frames(rec.frame_timings).get("stage3d")
         print(f"mocap-live: {s['frames']} frames, {s['fps']:.1f} fps end to end, "
-              f"front end {s['frontend_median']:.1f} ms median / {s['frontend_p90']:.1f} ms p90 per frame; "
-              f"wrote {cfg.out}/")
+              f"front end {s['frontend_median']:.1f} ms median / {s['frontend_p90']:.1f} ms p90 per frame"
+              + (f", 3D {s3['median']:.1f} / {s3['p90']:.1f} ms" if s3 else "") + f"; wrote {cfg.out}/")
         return 0
 
     return run_cli("mocap-live", body)
