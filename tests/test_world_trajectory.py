@@ -204,7 +204,10 @@ def test_training_cli_with_augmentation(tmp_path):
     write_fake_proxy(tmp_path / "proxy_val.npz", seed=7)
     assert train_main(["--data", str(tmp_path), "--out", str(tmp_path / "r"), "--crop", "30", "--batch", "4",
                        "--max-steps", "2", "--val-every", "1", "--hidden", "8", "--embed", "8", "--mirror",
-                       "--input-noise-m", "0.01", "--smooth-weight", "1", "--dropout", "0.1", "--skip"]) == 0
+                       "--input-noise-m", "0.01", "--smooth-weight", "1", "--dropout", "0.1", "--skip",
+                       "--ship-to", str(tmp_path / "shipped.pt")]) == 0
+    shipped = torch.load(tmp_path / "shipped.pt", weights_only=True)
+    assert "optimizer" not in shipped and load_trajectory_net(tmp_path / "shipped.pt").skip is not None
     ck = torch.load(tmp_path / "r" / "best.pt", weights_only=False)
     assert ck["train_config"]["mirror"] is True and ck["net_config"]["dropout"] == 0.1
     net = load_trajectory_net(tmp_path / "r" / "best.pt")

@@ -52,6 +52,7 @@ class TrainConfig:
         weight_decay: AdamW weight decay.
         hidden, embed, layers, dropout, skip: net options (TrajectoryNetConfig).
         threads: torch threads.
+        ship_to: when set, also write best.pt's weights alone (no optimiser state) to this path.
     """
     data: str = "/work/cache/proxy"
     out: str = "runs/trajectory"
@@ -73,6 +74,7 @@ class TrainConfig:
     dropout: float = 0.0
     skip: bool = False
     threads: int = 1
+    ship_to: str = ""
 
     def __post_init__(self) -> None:
         if self.crop < 2 or self.batch < 1 or self.max_steps < 1 or self.lr <= 0 or self.max_minutes <= 0:
@@ -276,7 +278,22 @@ def train(cfg: TrainConfig) -> Path:
             save(last)
             (out / "history.json").write_text(json.dumps(history, indent=1))
     bar.close()
+    if cfg.ship_to:
+        ship(out / "best.pt", cfg.ship_to)
     return out / "best.pt"
+
+
+def ship(checkpoint: str | Path, dst: str | Path) -> Path:
+    """Write a checkpoint's weights and configs only (what load_trajectory_net needs), atomically."""
+    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    small = {k: ck[k] for k in ("model", "net_config", "train_config", "step", "elapsed_s")}
+    small["val"] = ck["history"][-1]["val"] if ck.get("history") else None
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".tmp")
+    torch.save(small, tmp)
+    tmp.replace(dst)
+    return dst
 
 
 def main(argv: list[str] | None = None) -> int:
