@@ -50,9 +50,10 @@ def test_evaluate_and_report_on_a_fake_split(tmp_path):
     net = TrajectoryNet(TrajectoryNetConfig(hidden=8, embed=8))
     torch.save({"model": net.state_dict(), "net_config": {"hidden": 8, "embed": 8, "layers": 1, "fps": 30.0}},
                tmp_path / "w.pt")
-    r = evaluate(tmp_path / "w.pt", tmp_path, window_s=2.0, stride_s=1.0)
+    r = evaluate(tmp_path / "w.pt", tmp_path, window_s=2.0, stride_s=1.0, extra={"same net": tmp_path / "w.pt"})
     assert r["sequences"] == 2 and r["windows"] == 2 * 2
-    assert set(r["methods"]) == {"trajectory head (GRU)", "constant velocity", "standing still"}
+    assert set(r["methods"]) == {"trajectory head (GRU)", "same net", "constant velocity", "standing still"}
+    assert r["methods"]["same net"] == r["methods"]["trajectory head (GRU)"]
     md = write_report([r], tmp_path / "rep", str(tmp_path / "w.pt"), str(tmp_path)).read_text()
     assert "| constant velocity |" in md
     with pytest.raises(ValueError, match="no validation sequence is longer"):

@@ -70,16 +70,21 @@ def constant_velocity(root_gt: np.ndarray, R_gt: np.ndarray, t0: int, W: int, hi
 
 
 def evaluate(weights: str | Path, data: str | Path, window_s: float = 10.0, stride_s: float = 5.0,
-             history: int = 15, threads: int = 1) -> dict:
-    """Run the evaluation; returns {'windows', 'sequences', 'methods': {name: {metric: mean}}, ...}."""
+             history: int = 15, threads: int = 1, extra: dict[str, str | Path] | None = None) -> dict:
+    """Run the evaluation; returns {'windows', 'sequences', 'methods': {name: {metric: mean}}, ...}.
+
+    `extra` maps a label to other weights evaluated on the same windows (ablations)."""
     torch.set_num_threads(threads)
-    net = load_trajectory_net(weights)
+    nets = {"trajectory head (GRU)": load_trajectory_net(weights)}
+    nets.update({label: load_trajectory_net(p) for label, p in (extra or {}).items()})
     val = prepare_split(split_file(data, "val"))
     fps = float(val["fps"][0])
-    if abs(fps - net.config.fps) > 1e-6:
-        raise ValueError(f"the net was trained at {net.config.fps} fps, the data is at {fps} fps")
+    for net in nets.values():
+        if abs(fps - net.config.fps) > 1e-6:
+            raise ValueError(f"the net was trained at {net.config.fps} fps, the data is at {fps} fps")
     W, stride = int(round(window_s * fps)), int(round(stride_s * fps))
-    rows: dict[str, list[dict]] = {"trajectory head (GRU)": [], "constant velocity": [], "standing still": []}
+    rows: dict[str, list[dict]] = {name: [] for name in nets}
+    rows.update({"constant velocity": [], "standing still": []})
     seqs, ms_per_frame = 0, []
     starts = val["seq_start"]
     for s, e in zip(starts[:-1], starts[1:]):
@@ -89,15 +94,19 @@ def evaluate(weights: str | Path, data: str | Path, window_s: float = 10.0, stri
         seqs += 1
         J, R = val["joints_w"][s:e], val["R_root"][s:e]
         root = J[:, 0]
-        t = time.perf_counter()
-        with torch.no_grad():
-            psi, _ = net(torch.as_tensor(val["feats"][s:e])[None])
-        ms_per_frame.append(1000 * (time.perf_counter() - t) / L)
-        psi = psi[0].double().numpy()
+        psis = {}
+        for name, net in nets.items():
+            t = time.perf_counter()
+            with torch.no_grad():
+                psi, _ = net(torch.as_tensor(val["feats"][s:e])[None])
+            if name == "trajectory head (GRU)":
+                ms_per_frame.append(1000 * (time.perf_counter() - t) / L)
+            psis[name] = psi[0].double().numpy()
         for t0 in range(history, L - W + 1, stride):
             sl = slice(t0, t0 + W)
-            r_pred, R_pred, _ = world_from_egocentric(psi[sl], root[t0, [0, 2]], float(heading_angle(R[t0])))
-            rows["trajectory head (GRU)"].append(window_metrics(J[sl], r_pred, R_pred, R[sl], fps))
+            for name, psi in psis.items():
+                r_pred, R_pred, _ = world_from_egocentric(psi[sl], root[t0, [0, 2]], float(heading_angle(R[t0])))
+                rows[name].append(window_metrics(J[sl], r_pred, R_pred, R[sl], fps))
             for name, still in (("constant velocity", False), ("standing still", True)):
                 r_b, R_b = constant_velocity(root, R, t0, W, history, still)
                 rows[name].append(window_metrics(J[sl], r_b, R_b, R[sl], fps))
@@ -144,9 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
     ap.add_argument("--out", default="benchmarks/reports/trajectory")
     ap.add_argument("--windows", default="10,2", help="window lengths in seconds, comma separated")
+    ap.add_argument("--extra", action="append", default=[], metavar="LABEL=PATH",
+                    help="other weights to evaluate on the same windows (repeatable)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    results = [evaluate(args.weights, args.data, window_s=float(w), stride_s=float(w) / 2)
+    extra = dict(e.split("=", 1) for e in args.extra)
+    results = [evaluate(args.weights, args.data, window_s=float(w), stride_s=float(w) / 2, extra=extra)
                for w in args.windows.split(",")]
     print(write_report(results, Path(args.out), args.weights, args.data).read_text())
     return 0
