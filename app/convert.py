@@ -25,8 +25,8 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from mocap.app.take import Take, TakeError, load_take
 
@@ -46,7 +46,12 @@ def resolve_model(take: Take, model=None):
         ValueError: the take was recorded with a user's SMPL-X file and none was given; a bad model file.
         FileNotFoundError: the named model file does not exist.
     """
-    from mocap.models.body.smplx_model import ENV_VAR, SmplxModel, load_body_model, resolve_model_path
+    from mocap.models.body.smplx_model import (
+        ENV_VAR,
+        SmplxModel,
+        load_body_model,
+        resolve_model_path,
+    )
 
     if isinstance(model, SmplxModel):
         return model

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from mocap.app.convert import export_take
 from mocap.app.formats.fbx import find_blender
 from mocap.app.formats.vmc import VmcSender

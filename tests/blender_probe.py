@@ -15,8 +15,9 @@ try:   # Blender 3.4's glTF importer (Debian 12) uses np.bool, removed in numpy 
         numpy.bool = bool
 except ImportError:
     pass
-import builtins  # noqa: E402
-import io_anim_bvh.import_bvh as _bvh_import  # noqa: E402
+import builtins
+
+import io_anim_bvh.import_bvh as _bvh_import
 
 # Blender 3.4's BVH importer opens files with mode 'rU', which Python 3.11 (Debian 12's Blender) rejects.
 _bvh_import.open = lambda file, mode="r", *a, **k: builtins.open(file, mode.replace("U", ""), *a, **k)

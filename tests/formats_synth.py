@@ -5,7 +5,6 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-
 from mocap.app.take import Take
 from mocap.models.body.smplx_layout import JOINT_INDEX, POSE_SLOTS
 from mocap.models.body.smplx_model import SmplxOptions, load_body_model

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from formats_synth import synthetic_take
 from mocap.app.convert import FORMATS, export_take, main
 from mocap.app.take import save_take
@@ -133,7 +132,7 @@ def test_take_from_a_user_model_needs_model_path(tmp_path, capsys, monkeypatch):
 
 
 def test_fbx_without_blender_says_how_to_get_it(take_file, capsys, monkeypatch):
-    import mocap.app.formats.fbx as fbx
+    from mocap.app.formats import fbx
     monkeypatch.setattr(fbx, "find_blender", lambda: None)
     assert main([str(take_file), "--to", "fbx"]) == 2
     err = capsys.readouterr().err

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from formats_synth import model_joints, synthetic_take
 from formats_tools import blender_command
-from mocap.app.formats.bvh import skeleton2bvh
 from mocap.app.convert import export_take
+from mocap.app.formats.bvh import skeleton2bvh
 from mocap.app.formats.fbx import run_in_blender
 from mocap.app.formats.gltf import skeleton2glb
 from mocap.app.formats.skeleton import skeleton_motion

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from formats_synth import model_joints, synthetic_take
 from mocap.app.formats.bvh import skeleton2bvh
-from mocap.app.formats.skeleton import BVH_ROTATION_ORDER, YUP_FROM_CAMERA, skeleton_motion
+from mocap.app.formats.skeleton import (
+    BVH_ROTATION_ORDER,
+    YUP_FROM_CAMERA,
+    skeleton_motion,
+)
 from mocap.models.body.smplx_layout import JOINT_NAMES
 from mocap.models.body.smplx_model import load_body_model
 from mocap.models.mocap.motion import forward_kinematics

@@ -4,14 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pygltflib
 import pytest
-from scipy.spatial.transform import Rotation
-
 from formats_synth import model_joints, synthetic_take
 from formats_tools import validate_gltf, validator_dir
 from mocap.app.formats.gltf import skeleton2glb, top_weights
 from mocap.app.formats.skeleton import skeleton_motion
 from mocap.models.body.smplx_layout import JOINT_NAMES
 from mocap.models.body.smplx_model import load_body_model
+from scipy.spatial.transform import Rotation
 
 JOINT_TOL_M = 1e-5        # float32 storage of offsets, quaternions and translations
 SKIN_TOL_M = 0.02         # 4 of up to 12 skinning weights kept: vertices move by < 2 cm

@@ -6,15 +6,14 @@ import time
 
 import numpy as np
 import pytest
-from pythonosc.dispatcher import Dispatcher
-from pythonosc.osc_server import BlockingOSCUDPServer
-from scipy.spatial.transform import Rotation
-
 from formats_synth import ARM_RAISE_FRAME, model_joints, synthetic_take
 from mocap.app.formats.skeleton import SMPLX_TO_VRM, YUP_FROM_CAMERA
 from mocap.app.formats.vmc import DEFAULT_PORT, VmcSender, parse_host_port
 from mocap.models.body.smplx_layout import JOINT_NAMES, PARENTS
 from mocap.models.body.smplx_model import load_body_model
+from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_server import BlockingOSCUDPServer
+from scipy.spatial.transform import Rotation
 
 VRM_BONES = {SMPLX_TO_VRM[n] for n in JOINT_NAMES}
 FK_TOL_M = 2e-5          # float32 on the wire
@@ -143,6 +142,5 @@ def test_parse_host_port_and_misuse(model):
         parse_host_port("host:70000")
     with pytest.raises(ValueError, match="frame"):
         VmcSender(frame="screen", model=model)
-    with VmcSender(model=model) as vmc:
-        with pytest.raises(ValueError, match="165"):
-            vmc.send(0, np.zeros(63), np.zeros(3))
+    with VmcSender(model=model) as vmc, pytest.raises(ValueError, match="165"):
+        vmc.send(0, np.zeros(63), np.zeros(3))

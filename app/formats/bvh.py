@@ -23,10 +23,9 @@ import os
 from pathlib import Path
 
 import numpy as np
+from mocap.app.formats.skeleton import BVH_ROTATION_ORDER, BVH_UNITS, SkeletonMotion
 from scipy.spatial.transform import Rotation
 from tqdm import tqdm
-
-from mocap.app.formats.skeleton import BVH_ROTATION_ORDER, BVH_UNITS, SkeletonMotion
 
 _CHUNK = 300   # frames formatted per progress-bar step
 _FMT = "%.6f"

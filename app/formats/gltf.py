@@ -29,11 +29,10 @@ from pathlib import Path
 import numpy as np
 import pygltflib as G
 import torch
-from tqdm import tqdm
-
 from mocap.app.formats.skeleton import SkeletonMotion, continuous_quats_xyzw
 from mocap.models.body.smplx_layout import PARENTS
 from mocap.models.body.smplx_model import SmplxModel
+from tqdm import tqdm
 
 MAX_INFLUENCES = 4          # glTF: one JOINTS_0/WEIGHTS_0 pair holds 4 influences
 GENERATOR = "mocap (mocap-convert)"

@@ -30,11 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.spatial.transform import Rotation
-
 from mocap.app.take import Take
 from mocap.models.body.smplx_layout import JOINT_NAMES, NUM_JOINTS, PARENTS
 from mocap.models.body.smplx_model import SmplxModel
+from scipy.spatial.transform import Rotation
 
 FACE_JOINTS = ("jaw", "left_eye_smplhf", "right_eye_smplhf")
 

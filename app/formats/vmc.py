@@ -23,9 +23,9 @@ at -X, as for a VRM avatar in Unity): positions (x, y, z) -> (-x, y, z), quatern
 Never blocking: a non-blocking UDP socket, one ``sendto`` per frame, no retries, no acknowledgement;
 a full socket buffer or an absent receiver drops the frame (counted in ``dropped``), never raises.
 
-The wire bytes come from python-osc's builders: each message is built once with python-osc at start
-(name strings and type tags never change) and per frame only its seven big-endian float32 arguments
-are rewritten, which keeps ``send`` well under 0.5 ms (benchmarks/outputs.py measures it).
+The wire bytes come from python-osc's builders: the whole bundle is built once with python-osc at
+start (addresses, names and type tags never change) and per frame only the float arguments are
+rewritten in place, which keeps ``send`` well under 0.5 ms (benchmarks/outputs.py measures it).
 """
 from __future__ import annotations
 
@@ -33,11 +33,10 @@ import socket
 import time
 
 import numpy as np
-from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
-from pythonosc.osc_message_builder import OscMessageBuilder
-
 from mocap.app.formats.skeleton import SMPLX_TO_VRM, YUP_FROM_CAMERA, rest_joints_for
 from mocap.models.body.smplx_layout import JOINT_NAMES, NUM_JOINTS, PARENTS
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message_builder import OscMessageBuilder
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 39539                      # VMC receivers' default (VSeeFace, Warudo, EVMC4U)
@@ -66,15 +65,6 @@ def parse_host_port(spec: str | None) -> tuple[str, int]:
     if not 0 < p < 65536:
         raise ValueError(f"VMC target {spec!r}: port must be in 1..65535")
     return host, p
-
-
-def axis_angle_to_quat_xyzw(aa: np.ndarray) -> np.ndarray:
-    """(..., 3) axis-angle (radians) -> (..., 4) unit quaternions (x, y, z, w)."""
-    angle = np.linalg.norm(aa, axis=-1, keepdims=True)
-    half = 0.5 * angle
-    # sin(a/2)/a with its series near 0 (no division by zero at the identity).
-    k = np.where(angle > 1e-8, np.sin(half) / np.maximum(angle, 1e-300), 0.5 - angle * angle / 48.0)
-    return np.concatenate([aa * k, np.cos(half)], -1)
 
 
 def _quat_mul_xyzw(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -126,25 +116,33 @@ class VmcSender:
         self._floats = np.zeros((NUM_JOINTS + 1, _FLOATS), np.float64)      # row 0: root, 1..55: bones
         self._floats[1:, :3] = local * _UNITY_POS_SIGN
         self._floats[0, 6] = 1.0
-        # Message templates from python-osc: everything but the trailing 28 bytes of floats.
-        self._prefix: list[bytes] = []
-        for addr, name in [("/VMC/Ext/Root/Pos", ROOT_NAME)] + [("/VMC/Ext/Bone/Pos", b) for b in self.bone_names]:
+        # The whole bundle is built once with python-osc (zero floats); per frame only the float
+        # arguments are overwritten in place through a big-endian float32 view of the buffer.
+        parts = [OscBundleBuilder(IMMEDIATELY).build().dgram]              # "#bundle\0" + time tag
+        float_at: list[int] = []                                            # byte offset of each float block
+        size = len(parts[0])
+        msgs = [("/VMC/Ext/Root/Pos", ROOT_NAME)] + [("/VMC/Ext/Bone/Pos", b) for b in self.bone_names]
+        for addr, name in msgs:
             mb = OscMessageBuilder(address=addr)
             mb.add_arg(name, "s")
             for _ in range(_FLOATS):
                 mb.add_arg(0.0, "f")
             dgram = mb.build().dgram
-            self._prefix.append(len(dgram).to_bytes(4, "big") + dgram[:-4 * _FLOATS])
+            parts.append(len(dgram).to_bytes(4, "big") + dgram)             # bundle element: size, message
+            size += 4 + len(dgram)
+            float_at.append(size - 4 * _FLOATS)
         ok = OscMessageBuilder(address="/VMC/Ext/OK")
         for v in (1, 3, 0):
             ok.add_arg(v, "i")
-        self._ok = ok.build().dgram
-        self._t_prefix = OscMessageBuilder(address="/VMC/Ext/T")
-        self._t_prefix.add_arg(0.0, "f")
-        t_dgram = self._t_prefix.build().dgram
-        self._t_head = len(t_dgram).to_bytes(4, "big") + t_dgram[:-4]
-        self._ok_elem = len(self._ok).to_bytes(4, "big") + self._ok
-        self._bundle_head = OscBundleBuilder(IMMEDIATELY).build().dgram     # "#bundle\0" + time tag
+        tm = OscMessageBuilder(address="/VMC/Ext/T")
+        tm.add_arg(0.0, "f")
+        for dgram in (ok.build().dgram, tm.build().dgram):
+            parts.append(len(dgram).to_bytes(4, "big") + dgram)
+            size += 4 + len(dgram)
+        self._buf = bytearray(b"".join(parts))
+        self._view = np.frombuffer(self._buf, dtype=">f4")                  # OSC keeps 4-byte alignment
+        self._idx = (np.array(float_at)[:, None] // 4 + np.arange(_FLOATS)).ravel()   # (56 * 7,)
+        self._t_idx = size // 4 - 1                                         # the last float: /VMC/Ext/T
         self.address = (host, int(port))
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
@@ -152,8 +150,8 @@ class VmcSender:
         self.sent = 0
         self.dropped = 0
 
-    def encode(self, poses_row: np.ndarray, trans: np.ndarray, t: float | None = None) -> bytes:
-        """The OSC bundle bytes for one frame (module docstring for the content).
+    def _fill(self, poses_row: np.ndarray, trans: np.ndarray, t: float | None = None) -> bytearray:
+        """Write one frame into the bundle buffer and return it (overwritten by the next call).
 
         Args:
             poses_row: (165,) SMPL-X axis-angle pose, radians (``app/take.py`` layout).
@@ -166,24 +164,33 @@ class VmcSender:
         tr = np.asarray(trans, np.float64)
         if aa.shape != (3 * NUM_JOINTS,) or tr.shape != (3,):
             raise ValueError(f"VmcSender: poses_row must be (165,) and trans (3,), got {aa.shape} and {tr.shape}")
-        q = axis_angle_to_quat_xyzw(aa.reshape(NUM_JOINTS, 3))             # (55, 4) x y z w
-        if self.frame == "camera":
-            q[0] = _quat_mul_xyzw(_QUAT_YUP_FROM_CAMERA, q[0])
-            tr = YUP_FROM_CAMERA @ (self.rest_pelvis + tr) - self.rest_pelvis
+        aa = aa.reshape(NUM_JOINTS, 3)
         f = self._floats
-        f[1:, 3:] = q * _UNITY_QUAT_SIGN
+        # Quaternion (x, y, z, w) = (sin(a/2)/a * v, cos(a/2)), a = |v|; 0.5 sinc(a / 2 pi) = sin(a/2)/a
+        # is exact at a = 0. Few numpy calls on purpose: this runs on the live output thread.
+        angle = np.sqrt(np.einsum("ij,ij->i", aa, aa))                      # (55,)
+        f[1:, 3:6] = aa * (0.5 * np.sinc(angle / (2 * np.pi)))[:, None] * _UNITY_QUAT_SIGN[:3]
+        f[1:, 6] = np.cos(0.5 * angle)
+        if self.frame == "camera":
+            q = _quat_mul_xyzw(_QUAT_YUP_FROM_CAMERA, f[1, 3:] * _UNITY_QUAT_SIGN)
+            f[1, 3:] = q * _UNITY_QUAT_SIGN
+            tr = YUP_FROM_CAMERA @ (self.rest_pelvis + tr) - self.rest_pelvis
         f[0, :3] = tr * _UNITY_POS_SIGN
-        payload = f.astype(">f4").tobytes()                               # 56 x 28 bytes, big endian
-        n = 4 * _FLOATS
-        parts = [self._bundle_head]
-        for i, prefix in enumerate(self._prefix):
-            parts.append(prefix)
-            parts.append(payload[i * n:(i + 1) * n])
-        parts.append(self._ok_elem)
-        t = time.monotonic() - self._t0 if t is None else t
-        parts.append(self._t_head)
-        parts.append(np.array([t], ">f4").tobytes())
-        return b"".join(parts)
+        self._view[self._idx] = f.ravel()                                   # float64 -> big-endian float32
+        self._view[self._t_idx] = time.monotonic() - self._t0 if t is None else t
+        return self._buf
+
+    def encode(self, poses_row: np.ndarray, trans: np.ndarray, t: float | None = None) -> bytes:
+        """The OSC bundle bytes for one frame (module docstring for the content).
+
+        Args:
+            poses_row: (165,) SMPL-X axis-angle pose, radians (``app/take.py`` layout).
+            trans: (3,) SMPL-X translation, metres.
+            t: the /VMC/Ext/T time in seconds (now - start if None).
+        Raises:
+            ValueError: wrong shapes.
+        """
+        return bytes(self._fill(poses_row, trans, t))
 
     def send(self, frame_index: int, poses_row: np.ndarray, trans: np.ndarray) -> bool:
         """Send one frame's bundle; never blocks or raises for network trouble.
@@ -197,7 +204,7 @@ class VmcSender:
         Raises:
             ValueError: wrong shapes (a programming error, not a network one).
         """
-        data = self.encode(poses_row, trans)
+        data = self._fill(poses_row, trans)
         try:
             self._sock.sendto(data, self.address)
         except (BlockingIOError, InterruptedError):
@@ -213,7 +220,7 @@ class VmcSender:
         """Close the socket (idempotent)."""
         self._sock.close()
 
-    def __enter__(self) -> "VmcSender":
+    def __enter__(self) -> VmcSender:
         return self
 
     def __exit__(self, *exc) -> None:
