@@ -164,7 +164,7 @@ def test_onnx_step_matches_pytorch_with_state_carried(tmp_path):
     from mocap.export.trajectory import max_abs_diff, torch2onnx_trajectory, trajectory_onnx, TOLERANCE
     from mocap.engines.base import EngineError
     torch.manual_seed(2)
-    net = TrajectoryNet(TrajectoryNetConfig(hidden=12, embed=10, skip=True)).eval()
+    net = TrajectoryNet(TrajectoryNetConfig(hidden=12, embed=10, skip=True, height_prior=True)).eval()
     (tmp_path / "a dir").mkdir()
     path = torch2onnx_trajectory(net, tmp_path / "a dir" / "t.onnx")
     assert max_abs_diff(path, net, frames=20) <= TOLERANCE
@@ -176,7 +176,8 @@ def test_onnx_step_matches_pytorch_with_state_carried(tmp_path):
     b = sess.run(None, {"features": x, "state": np.ones((1, 1, 12), np.float32)})[0]
     assert np.abs(a - b).max() > 1e-4
     ck = tmp_path / "c.pt"
-    torch.save({"model": net.state_dict(), "net_config": {"hidden": 12, "embed": 10, "layers": 1, "fps": 30.0, "skip": True}}, ck)
+    torch.save({"model": net.state_dict(), "net_config": {"hidden": 12, "embed": 10, "layers": 1, "fps": 30.0, "skip": True,
+                                                       "height_prior": True}}, ck)
     cached, diff = trajectory_onnx(ck, tmp_path / "cache")
     assert diff is not None and diff <= TOLERANCE
     assert trajectory_onnx(ck, tmp_path / "cache") == (cached, None)        # reused
@@ -212,3 +213,18 @@ def test_training_cli_with_augmentation(tmp_path):
     assert ck["train_config"]["mirror"] is True and ck["net_config"]["dropout"] == 0.1
     net = load_trajectory_net(tmp_path / "r" / "best.pt")
     assert net.skip is not None
+
+
+def test_height_prior_is_the_lowest_joint_below_the_root():
+    """With the learnt part zeroed, the height output is exactly -min_j (J_j - J_root)_y."""
+    net = TrajectoryNet(TrajectoryNetConfig(hidden=8, embed=8, height_prior=True)).eval()
+    with torch.no_grad():
+        for p in net.out.parameters():
+            p.zero_()
+    root, R = circle_walk(20)
+    J = fake_joints(root, R)
+    with torch.no_grad():
+        psi, _ = net(torch.as_tensor(features(J, R, 30.0))[None])
+    want = -(J[:, 1:22, 1] - J[:, :1, 1]).min(1)
+    np.testing.assert_allclose(psi[0, :, 2].double().numpy(), want, atol=1e-5)
+    np.testing.assert_allclose(psi[0, :, [0, 1, 3]].double().numpy(), 0.0, atol=1e-7)

@@ -50,7 +50,7 @@ class TrainConfig:
         input_noise_m: std of Gaussian noise added to the joint positions of each training crop
             (velocities see the same noise), as the live 3D pose is noisy.
         weight_decay: AdamW weight decay.
-        hidden, embed, layers, dropout, skip: net options (TrajectoryNetConfig).
+        hidden, embed, layers, dropout, skip, height_prior: net options (TrajectoryNetConfig).
         threads: torch threads.
         ship_to: when set, also write best.pt's weights alone (no optimiser state) to this path.
     """
@@ -73,6 +73,7 @@ class TrainConfig:
     layers: int = 1
     dropout: float = 0.0
     skip: bool = False
+    height_prior: bool = False
     threads: int = 1
     ship_to: str = ""
 
@@ -171,14 +172,15 @@ def losses(net: TrajectoryNet, feats: torch.Tensor, psi: torch.Tensor, mask: tor
     """Masked psi MSE (normalised units) + traj_weight x integrated root x-z MSE (m^2)
     + smooth_weight x MSE of the frame-to-frame changes of height and local 6D (normalised units)."""
     y, _ = net.forward_normalised(feats)
-    target = (psi - net.psi_mean) / net.psi_std
+    prior = net.prior(feats)
+    target = (psi - prior - net.psi_mean) / net.psi_std
     m = mask[..., None]
     l_psi = ((y - target) ** 2 * m).sum() / (m.sum() * PSI_DIM)
     m2 = (mask[:, 1:] * mask[:, :-1])[..., None]
     dy, dt = y[:, 1:, [2, 4, 5, 6, 7, 8, 9]] - y[:, :-1, [2, 4, 5, 6, 7, 8, 9]], \
         target[:, 1:, [2, 4, 5, 6, 7, 8, 9]] - target[:, :-1, [2, 4, 5, 6, 7, 8, 9]]
     l_smooth = ((dy - dt) ** 2 * m2).sum() / (m2.sum() * 7).clamp(min=1)
-    pred = y * net.psi_std + net.psi_mean
+    pred = y * net.psi_std + net.psi_mean + prior
     # Padding frames carry no motion (dx, dz, dh) in either trajectory.
     motion = torch.zeros(PSI_DIM, dtype=m.dtype)
     motion[[0, 1, 3]] = 1
@@ -223,7 +225,7 @@ def train(cfg: TrainConfig) -> Path:
     val_data = prepare_split(split_file(cfg.data, "val"))
     fps = float(train_data["fps"][0])
     net_cfg = TrajectoryNetConfig(hidden=cfg.hidden, embed=cfg.embed, layers=cfg.layers, fps=fps, dropout=cfg.dropout,
-                                  skip=cfg.skip)
+                                  skip=cfg.skip, height_prior=cfg.height_prior)
     torch.manual_seed(cfg.seed)
     net = TrajectoryNet(net_cfg)
     net.set_normalisation(train_data["feats"], train_data["psi"])

@@ -193,6 +193,8 @@ class TrajectoryNetConfig:
         dropout: dropout after the input MLP (training only; no weights, so checkpoints load either way).
         skip: add a per-frame linear path from the input embedding to the output, beside the GRU
             (height and root tilt are nearly functions of the current pose; the GRU keeps the dynamics).
+        height_prior: predict the root height as the lowest body joint's depth below the root plus a
+            learnt residual (a foot is usually near the ground); the residual covers jumps and lying.
     """
     hidden: int = 128
     embed: int = 128
@@ -200,6 +202,7 @@ class TrajectoryNetConfig:
     fps: float = 30.0
     dropout: float = 0.0
     skip: bool = False
+    height_prior: bool = False
 
     def __post_init__(self) -> None:
         if self.hidden < 1 or self.embed < 1 or self.layers < 1 or self.fps <= 0:
@@ -243,15 +246,25 @@ class TrajectoryNet(nn.Module):
             y = y + self.skip(x)
         return y, state
 
+    def prior(self, feats: torch.Tensor) -> torch.Tensor:
+        """(..., 126) raw features -> (..., 10) the part of psi not learnt: zeros, except the root
+        height -min_j (J_j - J_root)_y when `height_prior` (positions come first, x y z per joint)."""
+        out = torch.zeros(feats.shape[:-1] + (PSI_DIM,), dtype=feats.dtype, device=feats.device)
+        if self.config.height_prior:
+            low = -torch.amin(feats[..., 1:63:3], dim=-1)
+            out = torch.cat([out[..., :2], low[..., None], out[..., 3:]], -1)
+        return out
+
     def forward(self, feats: torch.Tensor, state: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T, 126) features, optional state -> (psi (B, T, 10) physical units, new state)."""
         y, state = self.forward_normalised(feats, state)
-        return y * self.psi_std + self.psi_mean, state
+        return y * self.psi_std + self.psi_mean + self.prior(feats), state
 
     @torch.no_grad()
     def set_normalisation(self, feats: np.ndarray, psi: np.ndarray) -> None:
-        """Set the buffers from training arrays (N, 126) and (N, 10)."""
+        """Set the buffers from training arrays (N, 126) and (N, 10) (the learnt part: psi - prior)."""
+        psi = psi - self.prior(torch.as_tensor(feats)).double().numpy()
         self.feat_mean.copy_(torch.as_tensor(feats.mean(0)))
         self.feat_std.copy_(torch.as_tensor(np.maximum(feats.std(0), 1e-3)))
         self.psi_mean.copy_(torch.as_tensor(psi.mean(0)))
