@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--levels", default="low,realistic,heavy")
     p.add_argument("--chunks", type=int, default=0, help="validation chunks per level (0: all)")
     p.add_argument("--seed", type=int, default=123)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="benchmarks/reports/nets")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)

@@ -51,7 +51,7 @@ class TrainDescentConfig:
     lr: float = 5e-4
     lr_final: float = 1e-5
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
     workers: int = 1
     max_minutes: float = 0.0
     chunks: int = 0                 # chunks per pass (0: the whole split)

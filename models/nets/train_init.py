@@ -44,7 +44,8 @@ class TrainInitConfig:
     lr_final: float = 3e-5          # cosine decay to this
     weight_decay: float = 1e-4
     seed: int = 0
-    threads: int = 2
+    threads: int = 1                # on the 2-core machine one thread trained 3-10x faster than two
+                                    # (the data worker and other work oversubscribe the cores)
     workers: int = 1
     steps_per_epoch: int = 0        # 0: the whole training split per epoch
     val_chunks: int = 600
@@ -170,13 +171,14 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--" + name.replace("_", "-"), type=int, default=default)
     for name in ("lr", "max_minutes"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
+    p.add_argument("--dropout", type=float, default=d.net.dropout)
     p.add_argument("--centred", action="store_true", help="train the offline (centred) variant")
     p.add_argument("--no-partial", action="store_true",
                    help="ablation: zero-filled inputs and ordinary convolutions instead of partial ones")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--export", help="write the final weights in the app's checkpoint format to this path")
     a = p.parse_args(argv)
-    net_cfg = PoseInitConfig(channels=a.channels, causal=not a.centred, partial=not a.no_partial)
+    net_cfg = PoseInitConfig(channels=a.channels, causal=not a.centred, partial=not a.no_partial, dropout=a.dropout)
     cfg = TrainInitConfig(data=a.data, out=a.out, epochs=a.epochs, batch_size=a.batch_size, targets=a.targets,
                           lr=a.lr, seed=a.seed, threads=a.threads, workers=a.workers, max_minutes=a.max_minutes,
                           steps_per_epoch=a.steps_per_epoch, val_chunks=a.val_chunks, net=net_cfg)
