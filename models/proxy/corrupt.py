@@ -16,6 +16,8 @@ from mocap.models.keypoints import LEFT_HAND, NUM_BODY, NUM_K67, RIGHT_HAND
 BOX_MARGIN = 1.2          # the square body box is this times the larger side of the keypoints' extent
 MIN_BOX_PX = 16.0
 
+# BODY_25 LSmallToe, RSmallToe: BlazePose has no source for them (models/keypoints.py).
+SMALL_TOES = (20, 23)
 # Coarse limbs a seed-000-style occluder hides, as K67 index lists (BODY_25 order, DESIGN 4).
 OCCLUSION_PARTS = (
     (0, 15, 16, 17, 18),                                       # head
@@ -44,6 +46,9 @@ class CorruptionOptions:
             "half the sequences masked").
         occlusion_len: range of the occluded span as a fraction of the window.
         occlusion_parts: range of how many OCCLUSION_PARTS are hidden.
+        small_toes_missing: fraction of windows whose small toes (SMALL_TOES) are never observed: the
+            MediaPipe front end has no small toe (it always reports them missing), MMPose whole-body
+            nets do, so the nets must know both.
     """
     noise_body: float = 0.008
     noise_hand: float = 0.004
@@ -56,6 +61,7 @@ class CorruptionOptions:
     occluded_fraction: float = 0.5
     occlusion_len: tuple[float, float] = (0.1, 0.6)
     occlusion_parts: tuple[int, int] = (1, 2)
+    small_toes_missing: float = 0.5
 
 
 
@@ -171,6 +177,8 @@ def corrupt(rng: np.random.Generator, xy_px: np.ndarray, visible: np.ndarray, wi
             span = max(1, int(round(rng.uniform(*o.occlusion_len) * T)))
             start = rng.integers(0, T - span + 1)
             keep[start:start + span, list(OCCLUSION_PARTS[p])] = False
+    if rng.random() < o.small_toes_missing:
+        keep[:, list(SMALL_TOES)] = False
     centre, size = box_from_points(xy_px, visible & inside, width, height)
     sigma = np.full(NUM_K67, o.noise_hand)
     sigma[:NUM_BODY] = o.noise_body
