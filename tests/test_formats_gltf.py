@@ -13,7 +13,7 @@ from mocap.models.body.smplx_model import load_body_model
 from scipy.spatial.transform import Rotation
 
 JOINT_TOL_M = 1e-5        # float32 storage of offsets, quaternions and translations
-SKIN_TOL_M = 0.02         # 4 of up to 12 skinning weights kept: vertices move by < 2 cm
+SKIN_TOL_M = 5e-3         # 4 of up to 12 skinning weights kept (1.7 mm seen at 0.25 rad random poses)
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_skinned_mesh_follows_the_body_model(tmp_path, model):
                     reye_pose=P[:, 24], left_hand_pose=P[:, 25:40], right_hand_pose=P[:, 40:55],
                     betas=torch.as_tensor(take.betas)[None], transl=torch.as_tensor(take.trans[1:2])).vertices[0]
     err = np.linalg.norm(posed - ref.numpy(), axis=1)
-    assert np.median(err) < 1e-4 and err.max() < SKIN_TOL_M
+    assert np.median(err) < 1e-4 and err.max() < SKIN_TOL_M, (np.median(err), err.max())
 
 
 def test_top_weights_keep_the_largest_and_sum_to_one():
