@@ -16,8 +16,9 @@ What is in the file:
   rest offsets of the take's betas; inverse bind matrices are the rest joint positions negated;
 * the mesh: the model's vertices shaped by the take's betas (rest pose), normals, triangle indices,
   the 4 largest skinning weights per vertex renormalised to sum 1 (the open model uses up to 12; the
-  dropped weight is at most 1.7 % of a vertex's total there; vertices move by under 2 mm). Pose-corrective blend shapes (SMPL-X
-  posedirs; zero in the open model) and expressions are not written;
+  dropped weight is at most 1.7 % of a vertex's total there, and posed vertices move by about 2 mm
+  at most in the tests). Pose-corrective blend shapes (SMPL-X posedirs; zero in the open model) and
+  expressions are not written;
 * one animation ``take``: a rotation channel per joint and a translation channel on ``pelvis`` (its
   world position), LINEAR interpolation, times ``frame / fps`` seconds.
 """
