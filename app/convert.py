@@ -31,6 +31,7 @@ from pathlib import Path
 from mocap.app.take import Take, TakeError, load_take
 
 FORMATS = ("bvh", "glb", "fbx")
+ALIASES = {"gltf": "glb"}     # we write the binary form only
 PROGRESS_MIN_FRAMES = 300     # show a progress bar from 10 s of 30 fps motion on
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def export_take(take: Take, fmt: str, path: str | os.PathLike, *, model=None, fp
     from mocap.app.formats.skeleton import BVH_UNITS, resample_motion, skeleton_motion
 
     fmt = fmt.lower().lstrip(".")
+    fmt = ALIASES.get(fmt, fmt)
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if fps is not None and not (fps > 0):
@@ -129,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mocap-convert", description="Convert a recorded take (smplx.npz) to "
                                 "BVH, glTF binary (.glb) or FBX (FBX needs Blender).")
     p.add_argument("take", help="the take file, e.g. out/take/smplx.npz")
-    p.add_argument("--to", required=True, metavar="FORMAT", help="bvh, glb or fbx")
+    p.add_argument("--to", required=True, metavar="FORMAT", help="bvh, glb (or gltf) or fbx")
     p.add_argument("--out", metavar="PATH", help="output file (default: the take's path with the format's suffix)")
     p.add_argument("--fps", type=float, metavar="N", help="output frame rate (default: the take's)")
     p.add_argument("--model", metavar="open|PATH", help="body model: 'open' or an SMPL-X .npz "
@@ -145,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="mocap-convert: %(message)s")
     args = build_parser().parse_args(argv)
     fmt = args.to.lower().lstrip(".")
+    fmt = ALIASES.get(fmt, fmt)
 
     def fail(msg: str) -> int:
         sys.stderr.write(f"mocap-convert: error: {msg}\n")

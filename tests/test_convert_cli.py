@@ -42,6 +42,8 @@ def test_main_writes_glb_with_options(take_file, tmp_path):
     out = tmp_path / "x.glb"
     assert main([str(take_file), "--to", "GLB", "--out", str(out), "--no-face", "--quiet"]) == 0
     assert out.read_bytes()[:4] == b"glTF"
+    assert main([str(take_file), "--to", "gltf", "--quiet"]) == 0                  # alias, binary form
+    assert take_file.with_suffix(".glb").read_bytes()[:4] == b"glTF"
 
 
 def test_fps_resamples_and_units(take_file, tmp_path):
