@@ -63,6 +63,8 @@ def run_in_blender(script: str | os.PathLike, *args: str, timeout: float = TIMEO
         lines = [ln.strip() for ln in (r.stderr + "\n" + r.stdout).splitlines() if ln.strip()]
         errors = [ln for ln in lines if re.match(r"^[A-Za-z_.]*(Error|Exception)\b", ln) and "script failed" not in ln]
         what = errors[-1] if errors else (lines[-1] if lines else f"exit status {r.returncode}")
+        if "No module named 'numpy'" in what:     # a distribution's Blender on the system Python
+            what += " (Blender's glTF add-on needs NumPy: apt-get install python3-numpy)"
         raise RuntimeError(f"Blender failed running {Path(script).name}: {what}")
     return r
 
