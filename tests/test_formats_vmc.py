@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from formats_synth import ARM_RAISE_FRAME, model_joints, synthetic_take
 from mocap.app.formats.skeleton import SMPLX_TO_VRM, YUP_FROM_CAMERA
 from mocap.app.formats.vmc import DEFAULT_PORT, VmcSender, parse_host_port
@@ -144,3 +145,22 @@ def test_parse_host_port_and_misuse(model):
         VmcSender(frame="screen", model=model)
     with VmcSender(model=model) as vmc, pytest.raises(ValueError, match="165"):
         vmc.send(0, np.zeros(63), np.zeros(3))
+
+
+def test_root_sits_at_the_floor_under_the_hips(receiver, model):
+    """A standing T-pose with the soles on y = 0: the root is on the floor, Hips carries the hip height."""
+    port, receive = receiver
+    take = synthetic_take(T=1)
+    take.poses[:] = 0.0
+    with torch.no_grad():
+        v = model(betas=torch.as_tensor(take.betas)[None]).vertices[0].numpy()
+    take.trans[0] = [0.3, -v[:, 1].min(), -1.2]                              # soles on the ground
+    next(stream(take, port, model))
+    msgs = receive()
+    root = next(np.array(a[1:]) for addr, a in msgs if addr == "/VMC/Ext/Root/Pos")
+    hips = bones_of(msgs)["Hips"]
+    pelvis = model_joints(take)[0, 0]
+    assert abs(root[1]) < 1e-5                                               # on the floor
+    np.testing.assert_allclose(root[[0, 2]], [-pelvis[0], pelvis[2]], atol=1e-5)   # under the pelvis (X negated)
+    np.testing.assert_allclose(hips[[0, 2]], 0.0, atol=1e-6)
+    assert 0.7 < hips[1] < 1.2 and abs(root[1] + hips[1] - pelvis[1]) < 1e-5  # hip height

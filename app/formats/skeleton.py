@@ -141,6 +141,17 @@ def rest_joints_for(model: SmplxModel, betas: np.ndarray) -> np.ndarray:
     return out.joints[0].double().cpu().numpy()
 
 
+def rest_floor_y(model: SmplxModel, betas: np.ndarray) -> float:
+    """Height of the soles (lowest vertex) of `model`'s rest pose for `betas`, metres, model frame."""
+    nb = model.options.num_betas
+    b = np.zeros((1, nb), np.float64)
+    n = min(nb, len(betas))
+    b[0, :n] = np.asarray(betas, np.float64)[:n]
+    with torch.no_grad():
+        out = model(betas=torch.as_tensor(b, dtype=model.v_template.dtype))
+    return float(out.vertices[0, :, 1].min())
+
+
 def select_joints(include_face: bool) -> tuple[np.ndarray, np.ndarray]:
     """(J,) SMPL-X joint ids kept and (J,) their parents re-indexed; jaw/eyes dropped unless include_face."""
     keep = [j for j, n in enumerate(JOINT_NAMES) if include_face or n not in FACE_JOINTS]

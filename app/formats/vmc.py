@@ -4,13 +4,16 @@ The VMC protocol (https://protocol.vmc.info/english , "Performer -> Marionette";
 https://protocol.vmc.info/specification) is OSC 1.0 over UDP; receivers listen on port 39539 by
 default. Per frame this sender puts into ONE bundle (OSC "immediate" time tag):
 
-* ``/VMC/Ext/Root/Pos (s)"root" (f)px py pz (f)qx qy qz qw``: the avatar root. Position = the
-  body's world translation (SMPL-X ``trans``, the pelvis's displacement from its rest place),
-  rotation = identity;
+* ``/VMC/Ext/Root/Pos (s)"root" (f)px py pz (f)qx qy qz qw``: the avatar root, at floor level
+  under the rest pelvis, the way an avatar's root sits under its hips: position = the world place of
+  that rest floor point moved by the body's translation (``trans + floor_origin``; y is 0 while the
+  person stands on a world take's ground), rotation = identity;
 * ``/VMC/Ext/Bone/Pos (s)name (f)px py pz (f)qx qy qz qw`` for every SMPL-X joint, named by its VRM
   humanoid bone (``skeleton.SMPLX_TO_VRM``: Hips ... all 30 finger bones, Jaw, eyes): the bone's
-  LOCAL position (rest offset from its parent; for Hips the rest pelvis position under the root)
-  and LOCAL rotation relative to the T-pose (SMPL-X zero pose) in Unity's axes;
+  LOCAL position (rest offset from its parent; for Hips the rest pelvis above the floor origin, i.e.
+  the hip height) and LOCAL rotation relative to the T-pose (SMPL-X zero pose) in Unity's axes.
+  Root + Hips position = the pelvis's world position; a receiver that ignores bone positions keeps
+  the avatar's own hip height with its feet at the root;
 * ``/VMC/Ext/OK (i)1 (i)3 (i)0``: model loaded, calibration state 3 = calibrated, calibration mode
   0 = normal (protocol v2.5 "Available" message);
 * ``/VMC/Ext/T (f)time``: seconds since the sender was created (the "relative time" message).
@@ -33,7 +36,12 @@ import socket
 import time
 
 import numpy as np
-from mocap.app.formats.skeleton import SMPLX_TO_VRM, YUP_FROM_CAMERA, rest_joints_for
+from mocap.app.formats.skeleton import (
+    SMPLX_TO_VRM,
+    YUP_FROM_CAMERA,
+    rest_floor_y,
+    rest_joints_for,
+)
 from mocap.models.body.smplx_layout import JOINT_NAMES, NUM_JOINTS, PARENTS
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -108,10 +116,14 @@ class VmcSender:
             from mocap.models.body.smplx_model import load_body_model
             model = load_body_model()
         self.frame = frame
-        rest = rest_joints_for(model, np.zeros(10) if betas is None else np.asarray(betas))   # (55, 3)
+        betas = np.zeros(10) if betas is None else np.asarray(betas)
+        rest = rest_joints_for(model, betas)                                # (55, 3)
         self.rest_pelvis = rest[0].copy()
+        # Floor origin: the rest pelvis dropped to the soles (lowest rest vertex), model frame.
+        self.floor_origin = np.array([rest[0, 0], rest_floor_y(model, betas), rest[0, 2]])
         local = rest.copy()
-        local[1:] -= rest[list(PARENTS[1:])]                               # Hips: rest pelvis under root
+        local[1:] -= rest[list(PARENTS[1:])]
+        local[0] -= self.floor_origin                                       # Hips: (0, hip height, 0)
         self.bone_names = [SMPLX_TO_VRM[n] for n in JOINT_NAMES]
         self._floats = np.zeros((NUM_JOINTS + 1, _FLOATS), np.float64)      # row 0: root, 1..55: bones
         self._floats[1:, :3] = local * _UNITY_POS_SIGN
@@ -175,7 +187,7 @@ class VmcSender:
             q = _quat_mul_xyzw(_QUAT_YUP_FROM_CAMERA, f[1, 3:] * _UNITY_QUAT_SIGN)
             f[1, 3:] = q * _UNITY_QUAT_SIGN
             tr = YUP_FROM_CAMERA @ (self.rest_pelvis + tr) - self.rest_pelvis
-        f[0, :3] = tr * _UNITY_POS_SIGN
+        f[0, :3] = (tr + self.floor_origin) * _UNITY_POS_SIGN               # root = pelvis - Hips local
         self._view[self._idx] = f.ravel()                                   # float64 -> big-endian float32
         self._view[self._t_idx] = time.monotonic() - self._t0 if t is None else t
         return self._buf
