@@ -164,3 +164,15 @@ def test_root_sits_at_the_floor_under_the_hips(receiver, model):
     np.testing.assert_allclose(root[[0, 2]], [-pelvis[0], pelvis[2]], atol=1e-5)   # under the pelvis (X negated)
     np.testing.assert_allclose(hips[[0, 2]], 0.0, atol=1e-6)
     assert 0.7 < hips[1] < 1.2 and abs(root[1] + hips[1] - pelvis[1]) < 1e-5  # hip height
+
+
+def test_host_name_is_resolved_once(receiver, model):
+    port, receive = receiver
+    take = synthetic_take(T=1)
+    with VmcSender("localhost", port, model=model) as vmc:
+        assert vmc.address[0] in ("127.0.0.1", "::1")
+        if vmc.address[0] == "127.0.0.1":
+            assert vmc.send(0, take.poses[0], take.trans[0])
+            assert len(bones_of(receive())) == 55
+    with pytest.raises(OSError, match="cannot resolve"):
+        VmcSender("no-such-host.invalid", port, model=model)

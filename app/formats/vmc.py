@@ -155,8 +155,13 @@ class VmcSender:
         self._view = np.frombuffer(self._buf, dtype=">f4")                  # OSC keeps 4-byte alignment
         self._idx = (np.array(float_at)[:, None] // 4 + np.arange(_FLOATS)).ravel()   # (56 * 7,)
         self._t_idx = size // 4 - 1                                         # the last float: /VMC/Ext/T
-        self.address = (host, int(port))
-        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        # Resolve the host once here: a name looked up on every sendto could block the output thread.
+        try:
+            family, _, _, _, sockaddr = socket.getaddrinfo(host, int(port), type=socket.SOCK_DGRAM)[0]
+        except socket.gaierror as exc:
+            raise OSError(f"VMC target {host}:{port}: cannot resolve host ({exc})") from None
+        self.address = sockaddr
+        self._sock = socket.socket(family, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
         self._t0 = time.monotonic()
         self.sent = 0
