@@ -139,3 +139,19 @@ def test_cliff_translation_projects_root_to_box():
     assert Z == pytest.approx(2 * f / (b * 0.8))
     assert px + f * X / Z == pytest.approx(cx + 0.8 * 0.1 * b / 2)
     assert py + f * Y / Z == pytest.approx(cy + 0.8 * -0.2 * b / 2)
+
+
+def test_frames_without_keypoints_are_ignored_whatever_their_box():
+    """Padding frames (no keypoint) may carry any box information: the output must not change."""
+    torch.manual_seed(0)
+    n = PoseInitNet(PoseInitConfig(channels=32)).eval()
+    T = 100
+    xy, mask = torch.rand(1, T, 67, 2) * 2 - 1, torch.ones(1, T, 67)
+    mask[:, :30] = 0                                       # the stream starts at frame 30
+    g1 = torch.tensor([0.1, 0.0, 0.5]).repeat(1, T, 1)
+    g2 = g1.clone()
+    g2[:, :30] = torch.tensor([5.0, -3.0, 9.0])
+    with torch.no_grad():
+        a, b = n.forward_sequence(xy, mask, g1), n.forward_sequence(xy, mask, g2)
+    torch.testing.assert_close(a.pose_6d, b.pose_6d)
+    torch.testing.assert_close(a.root_c, b.root_c)

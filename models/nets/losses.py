@@ -25,7 +25,7 @@ class LossWeights:
     root: float = 1.0         # camera-space root joint, L1 metres
     reproj: float = 1.0       # 2D, box units, L1, visible points
     betas: float = 0.01
-    contacts: float = 0.1
+    contacts: float = 0.5
 
 
 def _wmean(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:

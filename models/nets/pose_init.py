@@ -25,8 +25,9 @@ order (x, y interleaved per keypoint, box-normalised as ``ProxyWindows.k67_xy``)
 mask expanded to both coordinates; then both hands in their own frame (``features.hand_local``,
 ``hand_local=True``); then the 3 CLIFF global-information channels
 ``[c_x - p_x, c_y - p_y, b] / f`` (reference 6, eq. 5 without the demo's H36M constants) appended
-with mask 1 in every frame. So a frame with every keypoint missing still has 3 valid channels
-and the partial conv rescales by size/sum accordingly; the net never sees a fully empty window.
+with mask 1 in every frame that has at least one observed keypoint (0 otherwise: in a frame with no
+keypoint the box is a guess, and 3 valid channels out of C_in would be rescaled by the partial conv's
+size/sum, about 70x).
 
 Outputs (``PoseInitOutput``):
 
@@ -208,7 +209,12 @@ class PoseInitNet(nn.Module):
             if global_info is None or global_info.shape != (b, t, N_GLOBAL):
                 raise ValueError(f"global_info must be {(b, t, N_GLOBAL)}")
             x = torch.cat([x, global_info.to(x.dtype).permute(0, 2, 1)], 1)
-            m = torch.cat([m, torch.ones(b, N_GLOBAL, t, dtype=x.dtype, device=x.device)], 1)
+            # the box information counts only in frames with an observed keypoint: a frame without any
+            # (padding before the stream starts, a dropped frame) must not pass through the partial
+            # convs as 3 valid channels, rescaled by size / sum ~ 70x
+            seen = (mask.to(x.dtype).sum(-1) > 0).to(x.dtype)[:, None, :]          # (B, 1, T)
+            x = x * torch.cat([torch.ones_like(m), seen.expand(b, N_GLOBAL, t)], 1)
+            m = torch.cat([m, seen.expand(b, N_GLOBAL, t)], 1)
         y, m = self.expand(x, m)
         y = self.drop(F.relu(self.expand_bn(y))) * m
         for blk in self.blocks:
