@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", default=None, help="where the app writes its outputs (default OUT/runs, not committed)")
     p.add_argument("--frames", type=int, default=3, help="overlay PNGs per clip")
     p.add_argument("--max-frames", type=int, default=0)
+    p.add_argument("--nets3d", help="folder with pose_init.pt and descent.pt (default: the bundled weights)")
     a = p.parse_args(argv)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -120,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     for v in videos:
         run_dir = runs / v.stem
         cmd = [sys.executable, "-m", "mocap.app.cli", "--video", str(v), "--out", str(run_dir), "--headless",
-               "--save-video"] + (["--max-frames", str(a.max_frames)] if a.max_frames else [])
+               "--save-video"] + (["--max-frames", str(a.max_frames)] if a.max_frames else []) \
+            + (["--nets3d", a.nets3d] if a.nets3d else [])
         print("running", " ".join(cmd[2:]))
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
