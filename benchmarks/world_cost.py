@@ -84,11 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="benchmarks/reports/trajectory/cost.md")
     ap.add_argument("-n", type=int, default=500)
     args = ap.parse_args(argv)
+    from mocap.models.world.evaluate_trajectory import cpu_name
+
     res = measure(args.weights, args.n)
     per_frame = sum(v[0] for k, v in res.items() if "occasional" not in k and "ONNX" not in k and k != "trajectory features")
     per_frame_ort = sum(v[0] for k, v in res.items() if "occasional" not in k and "PyTorch" not in k)
     lines = ["# World stage: per-frame CPU cost", "",
-             f"Machine: {platform.machine()} {platform.processor() or ''}, {platform.python_version()}, 1 thread; "
+             f"Machine: {cpu_name()}, Python {platform.python_version()}, 1 thread; "
              "medians and p90 over repeated single-frame calls (other jobs shared the CPU).", "",
              "| piece | median (ms) | p90 (ms) |", "|---|---|---|"]
     lines += [f"| {k} | {v[0]:.3f} | {v[1]:.3f} |" for k, v in res.items()]

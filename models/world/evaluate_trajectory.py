@@ -37,6 +37,17 @@ log = logging.getLogger(__name__)
 METRICS = ("g_mpjpe_mm", "root_err_m", "drift_m", "heading_err_deg", "accel_err_mps2", "height_err_mm")
 
 
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else platform.processor() or the machine type."""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def window_metrics(J_gt: np.ndarray, root_pred: np.ndarray, R_pred: np.ndarray, R_gt: np.ndarray,
                    fps: float) -> dict[str, float]:
     """Metrics of one window.
@@ -125,8 +136,8 @@ def write_report(results: list[dict], out: Path, weights: str, data: str) -> Pat
     (out / "trajectory_eval.json").write_text(json.dumps(results, indent=1))
     lines = ["# Trajectory head: held-out evaluation", "",
              f"Weights `{Path(weights).name}`; data: the validation split of the world-space proxy set "
-             f"(`{Path(data).name}/proxy_val.npz`, clips never seen in training). Machine: {platform.machine()}, "
-             f"{platform.processor() or 'cpu'}, 1 torch thread.", "",
+             f"(`{Path(data).name}/proxy_val.npz`, clips never seen in training). Machine: {cpu_name()}, 1 torch thread. "
+             "How the shipped weights were trained: models/world/data/NOTICE.", "",
              "Windows are aligned at their first frame (true root position and heading given); the net has run "
              "causally since the start of its sequence. Baselines start from the same state and extrapolate from the "
              f"{results[0]['history_frames']} frames before the window (constant velocity: mean horizontal root "
