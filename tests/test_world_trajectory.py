@@ -228,3 +228,17 @@ def test_height_prior_is_the_lowest_joint_below_the_root():
     want = -(J[:, 1:22, 1] - J[:, :1, 1]).min(1)
     np.testing.assert_allclose(psi[0, :, 2].double().numpy(), want, atol=1e-5)
     np.testing.assert_allclose(psi[0, :, [0, 1, 3]].double().numpy(), 0.0, atol=1e-7)
+
+
+def test_shipped_weights_load_run_and_export(tmp_path):
+    from mocap.export.trajectory import TOLERANCE, max_abs_diff, torch2onnx_trajectory
+    from mocap.models.world.trajectory import DEFAULT_WEIGHTS
+    net = load_trajectory_net(DEFAULT_WEIGHTS)
+    assert net.config.fps == 30.0 and net.config.height_prior
+    root, R = circle_walk(60)
+    J = fake_joints(root, R)
+    tr = TrajectoryTracker(net, start_xz=root[0, [0, 2]], start_heading=float(heading_angle(R[0])))
+    for t in range(60):
+        psi, r, Rt = tr.step(J[t], R[t])
+        assert np.all(np.isfinite(psi)) and np.allclose(Rt.T @ Rt, np.eye(3), atol=1e-5)
+    assert max_abs_diff(torch2onnx_trajectory(net, tmp_path / "t.onnx"), net, frames=30) <= TOLERANCE
