@@ -82,9 +82,51 @@ def parser() -> argparse.ArgumentParser:
                       help="always open a window")
     p.add_argument("--save-video", action="store_true", help="also write overlay.mp4 with the 2D overlay")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--export", metavar="FORMATS",
+                   help="at the end of the take, also write it as take.bvh / take.glb / take.fbx in --out "
+                        "(comma-separated: bvh, glb, fbx; FBX needs Blender); see docs/outputs.md")
+    p.add_argument("--vmc", nargs="?", const="", metavar="HOST:PORT",
+                   help="stream every frame's body to a VMC receiver (OSC over UDP; default 127.0.0.1:39539)")
     add_engine_args(p)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
+
+
+def parse_export(spec: str | None) -> tuple[str, ...]:
+    """--export "bvh,glb" -> ("bvh", "glb") (lower case, gltf = glb, no repeats).
+
+    Raises:
+        ValueError: an empty list or an unknown format (one line).
+    """
+    if spec is None:
+        return ()
+    from .convert import ALIASES, FORMATS
+
+    out: list[str] = []
+    for part in spec.split(","):
+        fmt = part.strip().lower().lstrip(".")
+        fmt = ALIASES.get(fmt, fmt)
+        if fmt not in FORMATS:
+            raise ValueError(f"--export: unknown format {part.strip()!r}: choose from {', '.join(FORMATS)} "
+                             "(comma-separated, e.g. --export bvh,glb)")
+        if fmt not in out:
+            out.append(fmt)
+    return tuple(out)
+
+
+def output_args(args: argparse.Namespace) -> dict:
+    """The checked --export / --vmc values as LiveConfig fields.
+
+    Raises:
+        ValueError: unknown export format, bad HOST:PORT, or either flag with --no-3d (one line).
+    """
+    from .formats.vmc import parse_host_port
+
+    export = parse_export(args.export)
+    vmc = parse_host_port(args.vmc) if args.vmc is not None else None
+    if (export or vmc) and args.no_3d:
+        raise ValueError(f"{'--export' if export else '--vmc'} needs the 3D stage: leave out --no-3d")
+    return {"export": export, "vmc": vmc}
 
 
 def run_cli(prog: str, body: Callable[[], int]) -> int:
@@ -101,25 +143,35 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:
+        outputs = output_args(args)
+    except ValueError as exc:   # checked before anything loads: one line, exit 2
+        print(f"mocap-live: error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
 
     def body() -> int:
-        from .pipeline import run_live
+        from .pipeline import LiveRun
 
-        cfg = live_config_from_args(args)
+        cfg = live_config_from_args(args, **outputs)
         try:
-            rec = run_live(cfg)
+            live = LiveRun(cfg)
+            rec = live.run()
         except KeyboardInterrupt:
             print(f"mocap-live: interrupted; wrote the frames processed to {cfg.out}", file=sys.stderr)
             return 130
         from .timing import summarize_frames
 
         s = rec.frames_summary()
-        s3 = summarize_frames(rec.frame_timings).get("stage3d")
+        summary = summarize_frames(rec.frame_timings)
+        s3, sv = summary.get("stage3d"), summary.get("vmc")
         print(f"mocap-live: {s['frames']} frames, {s['fps']:.1f} fps end to end, "
               f"front end {s['frontend_median']:.1f} ms median / {s['frontend_p90']:.1f} ms p90 per frame"
-              + (f", 3D {s3['median']:.1f} / {s3['p90']:.1f} ms" if s3 else "") + f"; wrote {cfg.out}/")
+              + (f", 3D {s3['median']:.1f} / {s3['p90']:.1f} ms" if s3 else "")
+              + (f", VMC send {sv['median']:.2f} / {sv['p90']:.2f} ms" if sv else "") + f"; wrote {cfg.out}/")
+        if live.export_failed:   # the take and the other files are written; said on stderr already
+            return 1
         return 0
 
     return run_cli("mocap-live", body)

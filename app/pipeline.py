@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 DEFAULT_VIDEO = Path(__file__).resolve().parent / "data" / "demo.mp4"
 QUEUE_SIZE = 4
 WINDOW = "mocap-live (q or Esc to stop)"
+EXPORT_STEM = "take"   # --export writes out/take.bvh, out/take.glb, out/take.fbx
+_ZERO3 = np.zeros(3)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ class LiveConfig:
     overlap: bool = True  # body (frame t+1), hands (frame t), 3D (frame t-1) in threads; False: one thread
     pose3d: bool = True   # the 3D stage (SMPL-X per frame, smplx.npz); False: 2D only
     nets3d: Path | None = None   # folder with pose_init.pt and descent.pt (None: the bundled nets)
-
+    export: tuple[str, ...] = ()  # formats written from the take at its end ("bvh", "glb", "fbx"): out/take.<fmt>
+    vmc: tuple[str, int] | None = None   # (host, port): stream each frame's 3D result over VMC (OSC/UDP)
 
     def __post_init__(self):
         if (self.video is None) == (self.camera is None):
@@ -67,6 +70,8 @@ class LiveConfig:
             raise ValueError(f"threads must be >= 0, got {self.threads}")
         if self.max_frames is not None and self.max_frames <= 0:
             raise ValueError(f"max_frames must be positive, got {self.max_frames}")
+        if (self.export or self.vmc) and not self.pose3d:
+            raise ValueError("--export and --vmc need the 3D stage: leave out --no-3d")
 
 
 _WINDOW_PROBE = "import cv2; cv2.namedWindow('probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
@@ -166,9 +171,12 @@ class LiveRun:
             self.headless = cfg.headless
         self.out_dir = prepare_out_dir(cfg.out)
         self.source = VideoSource(video=cfg.video, camera=cfg.camera)
+        self.vmc = None
+        self.export_failed: list[str] = []   # --export formats that could not be written (after the run)
         try:
             self.frontend = build_frontend(cfg)
             self._build_pose3d(cfg)
+            self._build_outputs(cfg)
         except BaseException:
             self.source.close()
             raise
@@ -195,7 +203,7 @@ class LiveRun:
 
     def _build_pose3d(self, cfg: LiveConfig) -> None:
         """The 3D stage, its take recorder and the mesh overlay (all None when 3D is off or not installed)."""
-        self.pose3d = self.take = self.mesh = None
+        self.pose3d = self.take = self.mesh = self.body_model = None
         if not cfg.pose3d:
             return
         from ..engines.onnxruntime import OrtConfig
@@ -207,12 +215,32 @@ class LiveRun:
             return
         from ..models.body.smplx_model import load_body_model
 
-        body_model = load_body_model()
+        body_model = self.body_model = load_body_model()
         self.take = TakeRecorder(self.out_dir / TAKE_FILE, self.source.fps, self.pose3d.cam_K, body_model)
         if cfg.save_video or not self.headless:
             from .draw import MeshOverlay
 
             self.mesh = MeshOverlay(body_model)
+
+    def _build_outputs(self, cfg: LiveConfig) -> None:
+        """Check that --export/--vmc have a 3D stage to feed them; open the VMC sender (host resolved once)."""
+        if not (cfg.export or cfg.vmc):
+            return
+        if self.pose3d is None:
+            from .stage3d import default_nets_dir
+
+            raise AppError(f"--export and --vmc need the 3D nets, which are not installed in {default_nets_dir()}; "
+                           "give --nets3d DIR")
+        if cfg.vmc is not None:
+            from .formats.vmc import VmcSender
+
+            host, port = cfg.vmc
+            try:
+                # Zero betas for the bone offsets (the take's shape is known only at its end); each frame's
+                # root translation uses that frame's betas. frame="camera": the 3D stage works in camera space.
+                self.vmc = VmcSender(host, port, model=self.body_model, frame="camera")
+            except (OSError, ValueError) as exc:
+                raise AppError(f"--vmc: {exc}") from None
 
     # --- stages -------------------------------------------------------------------------
     def body_stage(self, frame: Frame) -> Work:
@@ -234,6 +262,9 @@ class LiveRun:
 
     def output(self, work: Work) -> Work:
         res = work.result
+        if self.vmc is not None:
+            with stopwatch(work.timings_ms, "vmc"):
+                self._send_vmc(work)
         done = time.perf_counter()
         draw_needed = self.overlay is not None or not self.headless
         if draw_needed:
@@ -262,6 +293,14 @@ class LiveRun:
         if self.progress is not None:
             self.progress.update(1)
         return work
+
+    def _send_vmc(self, work: Work) -> None:
+        """One VMC bundle for this frame (a frame without a body repeats the last pose; before the first
+        body, the rest pose at the camera). Never blocks: UDP, dropped if the socket buffer is full."""
+        p3 = work.pose3d
+        if p3.valid:
+            self._vmc_trans = p3.root_c - self.take.root_joint(p3.betas)
+        self.vmc.send(work.frame.index, p3.poses, getattr(self, "_vmc_trans", _ZERO3))
 
     def _fps_text(self) -> str:
         t = self.recorder.done_at[-30:]
@@ -334,13 +373,52 @@ class LiveRun:
             self.progress.close()
         self.source.close()
         self.recorder.extra.update(frames_dropped=capture.dropped, live=self.source.is_live)
+        if self.vmc is not None:
+            self.vmc.close()
+            self.recorder.extra["vmc"] = {"target": f"{self.cfg.vmc[0]}:{self.cfg.vmc[1]}",
+                                          "sent": self.vmc.sent, "dropped": self.vmc.dropped}
         self.recorder.write()
         if self.take is not None:
             self.take.write()
+            self.export_failed = self._export()
         if self.overlay is not None:
             self.overlay.close()
         if not self.headless:
             cv2.destroyAllWindows()
+
+
+    def _export(self) -> list[str]:
+        """Write the take as out/take.<fmt> for every --export format; returns the formats that failed.
+
+        Runs after smplx.npz is written, so a failing exporter (no Blender for FBX, an unwritable file)
+        costs only its own file: one line on stderr, the other formats are still written.
+        """
+        failed: list[str] = []
+        if not self.cfg.export:
+            return failed
+        from .convert import export_take
+
+        take = self.take.take()
+        for i, fmt in enumerate(self.cfg.export):
+            path = self.out_dir / f"{EXPORT_STEM}.{fmt}"
+            if take.num_frames == 0:
+                failed.append(fmt)
+                sys.stderr.write(f"mocap-live: warning: no {fmt} export: the take has no frames\n")
+                continue
+            try:
+                t = time.perf_counter()
+                export_take(take, fmt, path, model=self.body_model)
+                log.info("exported %s (%d frames) in %.2f s", path, take.num_frames, time.perf_counter() - t)
+            except KeyboardInterrupt:   # Ctrl-C while exporting: skip the rest, the take is safe
+                failed.extend(self.cfg.export[i:])
+                sys.stderr.write(f"mocap-live: warning: export interrupted at {fmt}; {self.take.path} is complete\n")
+                break
+            except Exception as exc:   # any exporter failure is one line; smplx.npz is already written
+                failed.append(fmt)
+                msg = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                sys.stderr.write(f"mocap-live: warning: {fmt} export failed: {msg} "
+                                 f"(the take is in {self.take.path}; retry with mocap-convert)\n")
+        return failed
 
 
 def run_live(cfg: LiveConfig) -> Recorder:
