@@ -263,8 +263,12 @@ class LiveRun:
     def output(self, work: Work) -> Work:
         res = work.result
         if self.vmc is not None:
+            # "vmc": wall time on the output thread; "vmc_cpu": this thread's CPU time in it (the wall time
+            # minus waiting for the GIL or a core, which the other stages' threads and processes hold)
+            cpu = time.thread_time()
             with stopwatch(work.timings_ms, "vmc"):
                 self._send_vmc(work)
+            work.timings_ms["vmc_cpu"] = (time.thread_time() - cpu) * 1e3
         done = time.perf_counter()
         draw_needed = self.overlay is not None or not self.headless
         if draw_needed:
