@@ -61,7 +61,8 @@ def live_config_from_args(args: argparse.Namespace, **overrides):
         body_model=args.body_model, max_frames=args.max_frames,
         headless=getattr(args, "headless", True), save_video=getattr(args, "save_video", False),
         progress=not getattr(args, "no_progress", False), overlap=not args.no_overlap,
-        pose3d=not args.no_3d, nets3d=args.nets3d,
+        pose3d=not args.no_3d, nets3d=args.nets3d, world=getattr(args, "world", "static"),
+        camera_file=getattr(args, "camera_file", None), save_world_video=getattr(args, "save_world_video", False),
     )
     fields.update(overrides)
     return LiveConfig(**fields)
@@ -87,6 +88,13 @@ def parser() -> argparse.ArgumentParser:
                         "(comma-separated: bvh, glb, fbx; FBX needs Blender); see docs/outputs.md")
     p.add_argument("--vmc", nargs="?", const="", metavar="HOST:PORT",
                    help="stream every frame's body to a VMC receiver (OSC over UDP; default 127.0.0.1:39539)")
+    p.add_argument("--world", choices=("static", "moving", "off"), default="static",
+                   help="world stage (docs/world.md): static camera (ground and camera pose from the feet, "
+                        "absolute), moving camera (trajectory head, dead reckoning), or off (camera-space take)")
+    p.add_argument("--camera-file", type=Path, metavar="JSON",
+                   help="camera intrinsics from mocap.calib.intrinsics (default: an assumed 45 degree vertical field of view)")
+    p.add_argument("--save-world-video", action="store_true",
+                   help="also write world.mp4: the 3D world view (ground grid, skeleton, camera frustum and path)")
     add_engine_args(p)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p

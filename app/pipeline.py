@@ -62,6 +62,9 @@ class LiveConfig:
     nets3d: Path | None = None   # folder with pose_init.pt and descent.pt (None: the bundled nets)
     export: tuple[str, ...] = ()  # formats written from the take at its end ("bvh", "glb", "fbx"): out/take.<fmt>
     vmc: tuple[str, int] | None = None   # (host, port): stream each frame's 3D result over VMC (OSC/UDP)
+    world: str = "static"  # world stage (issue 5): "static" or "moving" camera, "off": camera-space take
+    camera_file: Path | None = None   # calib's JSON camera (intrinsics); None: the assumed field of view
+    save_world_video: bool = False    # also write world.mp4 (the 3D world view)
 
     def __post_init__(self):
         if (self.video is None) == (self.camera is None):
@@ -72,6 +75,10 @@ class LiveConfig:
             raise ValueError(f"max_frames must be positive, got {self.max_frames}")
         if (self.export or self.vmc) and not self.pose3d:
             raise ValueError("--export and --vmc need the 3D stage: leave out --no-3d")
+        if self.world not in ("static", "moving", "off"):
+            raise ValueError(f"--world must be static, moving or off, got {self.world!r}")
+        if self.save_world_video and (not self.pose3d or self.world == "off"):
+            raise ValueError("--save-world-video needs the 3D and world stages: leave out --no-3d and --world off")
 
 
 _WINDOW_PROBE = "import cv2; cv2.namedWindow('probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
@@ -102,6 +109,7 @@ class Work:
     body: object = None            # the body stage's result
     result: object = None          # the front end's FrontendResult
     pose3d: object = None          # the 3D stage's Pose3DResult (None: 3D off)
+    world: object = None           # the world stage's WorldFrame (None: world off)
 
 
 class StageThread(threading.Thread):
@@ -203,14 +211,23 @@ class LiveRun:
 
     def _build_pose3d(self, cfg: LiveConfig) -> None:
         """The 3D stage, its take recorder and the mesh overlay (all None when 3D is off or not installed)."""
-        self.pose3d = self.take = self.mesh = self.body_model = None
+        self.pose3d = self.take = self.mesh = self.body_model = self.world = self.world_view = self.world_video = None
         if not cfg.pose3d:
             return
         from ..engines.onnxruntime import OrtConfig
         from .stage3d import TAKE_FILE, TakeRecorder, build_pose3d
 
         ort = OrtConfig(providers=cfg.providers, require=cfg.require_provider, threads=cfg.threads)
-        self.pose3d = build_pose3d(cfg.nets3d, self.source.width, self.source.height, ort)
+        cam_K = None
+        if cfg.camera_file is not None:   # --camera-file: calib's intrinsics, scaled to the video
+            from ..calib.assumed import camera_for_video
+            from ..calib.camera_file import CameraFileError, load_camera_file
+
+            try:
+                cam_K = camera_for_video(self.source.width, self.source.height, load_camera_file(cfg.camera_file)).K
+            except (CameraFileError, OSError, ValueError) as exc:
+                raise AppError(f"--camera-file: {exc}") from None
+        self.pose3d = build_pose3d(cfg.nets3d, self.source.width, self.source.height, ort, cam_K)
         if self.pose3d is None:
             return
         from ..models.body.smplx_model import load_body_model
@@ -221,6 +238,16 @@ class LiveRun:
             from .draw import MeshOverlay
 
             self.mesh = MeshOverlay(body_model)
+        if cfg.world != "off":
+            from .world_stage import WORLD_VIDEO, WorldRun
+
+            self.world = self.take.world = WorldRun(body_model, self.source.fps, cfg.world, ort)
+            if cfg.save_world_video or not self.headless:
+                from .world_view import WorldVideoWriter, WorldView
+
+                self.world_view = WorldView(self.pose3d.cam_K, (self.source.width, self.source.height))
+                self.world_video = (WorldVideoWriter(self.out_dir / WORLD_VIDEO, self.source.fps, self.world_view.W,
+                                                     self.world_view.H) if cfg.save_world_video else None)
 
     def _build_outputs(self, cfg: LiveConfig) -> None:
         """Check that --export/--vmc have a 3D stage to feed them; open the VMC sender (host resolved once)."""
@@ -258,6 +285,9 @@ class LiveRun:
     def stage_3d(self, work: Work) -> Work:
         work.pose3d = self.pose3d(work.result.k67_raw)
         work.timings_ms.update(work.pose3d.timings_ms)
+        if self.world is not None:   # "world": the world stage's time (FK, ground, trajectory head, feet)
+            work.world = self.world.step(work.pose3d)
+            work.timings_ms.update(work.world.timings_ms)
         return work
 
     def output(self, work: Work) -> Work:
@@ -270,6 +300,7 @@ class LiveRun:
                 self._send_vmc(work)
             work.timings_ms["vmc_cpu"] = (time.thread_time() - cpu) * 1e3
         done = time.perf_counter()
+        view = self._render_world(work)
         draw_needed = self.overlay is not None or not self.headless
         if draw_needed:
             with stopwatch(work.timings_ms, "draw"):
@@ -286,6 +317,10 @@ class LiveRun:
                 with stopwatch(work.timings_ms, "encode"):
                     self.overlay.write(canvas)
             if not self.headless:
+                if view is not None:
+                    from .world_view import inset
+
+                    inset(canvas, view)
                 try:
                     self.display_q.put_nowait(canvas)
                 except queue.Full:
@@ -297,6 +332,16 @@ class LiveRun:
         if self.progress is not None:
             self.progress.update(1)
         return work
+
+    def _render_world(self, work: Work):
+        """The 3D world view of this frame (written to world.mp4 with --save-world-video), or None."""
+        if self.world_view is None or work.world is None:
+            return None
+        with stopwatch(work.timings_ms, "draw_world"):
+            view = self.world_view.render(work.world)
+        if self.world_video is not None:
+            self.world_video.write(view)
+        return view
 
     def _send_vmc(self, work: Work) -> None:
         """One VMC bundle for this frame (a frame without a body repeats the last pose; before the first
@@ -387,6 +432,8 @@ class LiveRun:
             self.export_failed = self._export()
         if self.overlay is not None:
             self.overlay.close()
+        if self.world_video is not None:
+            self.world_video.close()
         if not self.headless:
             cv2.destroyAllWindows()
 

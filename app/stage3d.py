@@ -42,8 +42,10 @@ def assumed_cam_K(width: int, height: int) -> np.ndarray:
     return intrinsics(DEFAULT_FOV_Y_DEG, width, height)
 
 
-def build_pose3d(nets_dir: Path | None, width: int, height: int, ort) -> Pose3DStage | None:
+def build_pose3d(nets_dir: Path | None, width: int, height: int, ort, cam_K: np.ndarray | None = None
+                 ) -> Pose3DStage | None:
     """The run's 3D stage, or None when the bundled nets are not installed (default folder only).
+    cam_K: the camera's intrinsics (a --camera-file); None = the assumed field of view.
 
     Raises:
         EngineError: a named folder lacks a net file; a net file is unreadable or does not fit.
@@ -56,7 +58,8 @@ def build_pose3d(nets_dir: Path | None, width: int, height: int, ort) -> Pose3DS
     for p in (pose_init_pt, descent_pt):
         if not p.is_file():
             raise EngineError(f"net file not found: {p} (--nets3d needs pose_init.pt and descent.pt)")
-    return Pose3DStage.from_checkpoints(pose_init_pt, descent_pt, width, height, assumed_cam_K(width, height), ort)
+    K = assumed_cam_K(width, height) if cam_K is None else np.asarray(cam_K, np.float64)
+    return Pose3DStage.from_checkpoints(pose_init_pt, descent_pt, width, height, K, ort)
 
 
 class TakeRecorder:
@@ -69,6 +72,8 @@ class TakeRecorder:
         self.model_name = body_model.model_name
         self.root_joint = RootJoint(body_model)
         self.results: list[Pose3DResult] = []
+        self.world = None   # an app.world_stage.WorldRun: the take is then in the world frame
+        self._cached: tuple[int, Take] | None = None
 
     def add(self, result: Pose3DResult) -> None:
         self.results.append(result)
@@ -84,8 +89,13 @@ class TakeRecorder:
         contacts = np.stack([x.contacts for x in r]) if r else np.zeros((0, 4), np.float32)
         trans = root - self.root_joint(betas)
         trans[~valid & ~valid.cumsum().astype(bool)] = 0.0   # before the first body: zeros, as the poses
-        return Take(poses=poses, trans=trans.astype(np.float32), betas=betas.astype(np.float32), fps=self.fps,
+        take = Take(poses=poses, trans=trans.astype(np.float32), betas=betas.astype(np.float32), fps=self.fps,
                     cam_K=self.cam_K, contacts=contacts, valid=valid, model=self.model_name, frame="camera")
+        if self.world is None:
+            return take
+        if self._cached is None or self._cached[0] != len(r):   # the world pass runs once per length
+            self._cached = (len(r), self.world.world_take(take, root))
+        return self._cached[1]
 
     def write(self) -> Path:
         return save_take(self.path, self.take())

@@ -48,7 +48,7 @@ def test_demo_clip_writes_the_take(run, tmp_path, demo_video, nets_dir, env, ove
         body_conf = z["k67_raw"][:, :25, 2]
     assert take.num_frames == frames == 30
     assert take.poses.shape == (30, 165) and take.trans.shape == (30, 3) and take.contacts.shape == (30, 4)
-    assert take.fps == 30.0 and take.model == "open" and take.frame == "camera"
+    assert take.fps == 30.0 and take.model == "open" and take.frame == "world"   # the default world stage
     np.testing.assert_allclose(take.cam_K, assumed_cam_K(960, 540), rtol=1e-6)
     # valid exactly where the front end saw enough body points
     np.testing.assert_array_equal(take.valid, (body_conf > 0.5).sum(1) >= 4)

@@ -1,0 +1,164 @@
+"""Foot contact and ground (issue 5 item 3): RoHM-style metrics and a causal foot pinner.
+
+Metrics (DESIGN 11, after RoHM, Zhang et al. CVPR 2024), on SMPL-X body joints in a y-up world with the
+ground at y = 0 (metres):
+
+* foot-skating ratio: per foot (left: ankle 7, toe 10; right: ankle 8, toe 11) and frame t >= 1, the
+  foot is *in contact* when toe height < 10 cm and ankle height < 15 cm, and *skating* when in contact
+  and both of its joints move faster than 10 cm/s horizontally (x-z speed, finite difference to the
+  previous frame). Ratio = skating foot-frames / contact foot-frames (0 when there is no contact).
+  Horizontal speed is our reading of "move": a foot lifting off the floor is not sliding on it.
+* ground penetration: mean over frames and both toe joints of max(0, -y) (millimetres; frames above the
+  ground count as 0), and the maximum depth.
+
+`FootPinner` makes contact points stay put and the body stay above the ground by shifting the whole body
+(its root translation) per frame; it never changes the pose. Module docstrings of models/world/stage.py
+say where it runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# SMPL-X body joints of the feet: (ankle, toe) per side.
+FEET = ((7, 10), (8, 11))
+TOE_HEIGHT_M = 0.10
+ANKLE_HEIGHT_M = 0.15
+SKATE_SPEED_MPS = 0.10
+
+
+@dataclass
+class FootMetrics:
+    """skating_ratio: skating / contact foot-frames; contact_frames, skating_frames: counts (both feet);
+    penetration_mm: mean toe depth below the ground (0 above); max_penetration_mm."""
+    skating_ratio: float
+    contact_frames: int
+    skating_frames: int
+    penetration_mm: float
+    max_penetration_mm: float
+
+    def as_dict(self) -> dict:
+        return dict(skating_ratio=self.skating_ratio, contact_frames=self.contact_frames,
+                    skating_frames=self.skating_frames, penetration_mm=self.penetration_mm,
+                    max_penetration_mm=self.max_penetration_mm)
+
+
+def foot_metrics(joints_w: np.ndarray, fps: float, toe_height_m: float = TOE_HEIGHT_M,
+                 ankle_height_m: float = ANKLE_HEIGHT_M, speed_mps: float = SKATE_SPEED_MPS) -> FootMetrics:
+    """Foot-skating ratio and ground penetration (module docstring).
+
+    Args:
+        joints_w: (T, >=12, 3) SMPL-X joints in the world (y up, ground y = 0), metres.
+        fps: frame rate.
+    Raises:
+        ValueError: fewer than 12 joints or a non-positive frame rate.
+    """
+    J = np.asarray(joints_w, np.float64)
+    if J.ndim != 3 or J.shape[1] < 12 or J.shape[2] != 3:
+        raise ValueError(f"foot_metrics: joints must be (T, >=12, 3), got {J.shape}")
+    if not fps > 0:
+        raise ValueError(f"foot_metrics: fps must be positive, got {fps}")
+    contact = skating = 0
+    for ankle, toe in FEET:
+        a, t = J[:, ankle], J[:, toe]
+        c = (t[1:, 1] < toe_height_m) & (a[1:, 1] < ankle_height_m)
+        va = np.linalg.norm(np.diff(a[:, [0, 2]], axis=0), axis=1) * fps
+        vt = np.linalg.norm(np.diff(t[:, [0, 2]], axis=0), axis=1) * fps
+        contact += int(c.sum())
+        skating += int((c & (va > speed_mps) & (vt > speed_mps)).sum())
+    depth = np.maximum(0.0, -J[:, [10, 11], 1])
+    return FootMetrics(skating_ratio=skating / contact if contact else 0.0, contact_frames=contact,
+                       skating_frames=skating, penetration_mm=float(depth.mean() * 1e3) if depth.size else 0.0,
+                       max_penetration_mm=float(depth.max() * 1e3) if depth.size else 0.0)
+
+
+@dataclass(frozen=True)
+class PinOptions:
+    """FootPinner settings.
+
+    Attributes:
+        contact_prob: a foot point is a contact candidate when the nets' probability exceeds this ...
+        contact_height_m: ... and it is lower than this above the ground (after the current correction).
+        release_prob: hysteresis: a pinned point stays pinned until its probability falls below this.
+        pull_mps: anchors follow the uncorrected feet at most this fast (keeps the correction bounded, so a
+            static camera's absolute position cannot drift away; below RoHM's 10 cm/s skating speed).
+        vertical_mps: how fast the vertical correction may change (contacts put the lowest contact point on
+            the ground; penetration is removed at once whatever this says).
+        ground_contacts: put the lowest contact point on the ground (else vertical = penetration only).
+    """
+    contact_prob: float = 0.5
+    contact_height_m: float = 0.12
+    release_prob: float = 0.35
+    pull_mps: float = 0.05
+    vertical_mps: float = 0.6
+    ground_contacts: bool = True
+
+    def __post_init__(self) -> None:
+        if not (0 < self.release_prob <= self.contact_prob < 1) or min(self.pull_mps, self.vertical_mps) < 0:
+            raise ValueError(f"PinOptions: need 0 < release_prob <= contact_prob < 1 and speeds >= 0, got {self}")
+
+
+class FootPinner:
+    """Causal foot pinning: per frame, a translation of the whole body (one thread; `reset()` after a cut).
+
+    While a foot point is in contact it keeps the x-z position it had when the contact began (its anchor),
+    up to a slow pull of the anchor towards the uncorrected point (`PinOptions.pull_mps`); the body is
+    shifted by the mean anchor error of the contact points. Without contacts the horizontal correction
+    returns to zero at the same slow speed. Vertically the lowest contact point is put on the ground
+    (rate-limited) and no foot point may be below it (immediate).
+    """
+
+    def __init__(self, fps: float, options: PinOptions = PinOptions()):
+        if not fps > 0:
+            raise ValueError(f"FootPinner: fps must be positive, got {fps}")
+        self.fps, self.options = float(fps), options
+        self.reset()
+
+    def reset(self) -> None:
+        self.offset = np.zeros(3)
+        self.anchors: np.ndarray | None = None      # (P, 2) x-z
+        self.pinned: np.ndarray | None = None       # (P,) bool
+
+    def step(self, points_w: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Args:
+            points_w: (P, 3) the contact points (heels, toes) in world before correction, metres.
+            probs: (P,) contact probabilities.
+        Returns:
+            (offset (3,) to add to the body's translation and every point, pinned (P,) bool).
+        """
+        o, P = self.options, np.asarray(points_w, np.float64)
+        probs = np.asarray(probs, np.float64)
+        n = len(P)
+        if self.anchors is None or len(self.anchors) != n:
+            self.anchors, self.pinned = np.zeros((n, 2)), np.zeros(n, bool)
+        dt = 1.0 / self.fps
+        cur = P + self.offset
+        low = cur[:, 1] < o.contact_height_m
+        pinned = np.where(self.pinned, (probs > o.release_prob) & low, (probs > o.contact_prob) & low)
+        new = pinned & ~self.pinned
+        self.anchors[new] = cur[new][:, [0, 2]]
+        # anchors drift towards the raw points at <= pull_mps (bounded correction, no visible skating)
+        raw = P[:, [0, 2]]
+        d = raw - self.anchors
+        dist = np.linalg.norm(d, axis=1, keepdims=True)
+        step = np.minimum(dist, o.pull_mps * dt)
+        self.anchors = self.anchors + np.where(dist > 1e-12, d / np.maximum(dist, 1e-12) * step, 0.0)
+        if pinned.any():
+            w = probs[pinned]
+            err = (self.anchors[pinned] - raw[pinned]) * w[:, None]
+            self.offset[[0, 2]] = err.sum(0) / w.sum()
+        else:
+            h = self.offset[[0, 2]]
+            hn = np.linalg.norm(h)
+            if hn > 0:
+                self.offset[[0, 2]] = h * max(0.0, hn - o.pull_mps * dt) / hn
+        # vertical
+        target = -float(P[pinned, 1].min()) if o.ground_contacts and pinned.any() else 0.0
+        dy = np.clip(target - self.offset[1], -o.vertical_mps * dt, o.vertical_mps * dt)
+        self.offset[1] += dy
+        lowest = float(P[:, 1].min())
+        if lowest + self.offset[1] < 0:
+            self.offset[1] = -lowest
+        self.pinned = pinned
+        return self.offset.copy(), pinned.copy()

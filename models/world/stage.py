@@ -1,0 +1,392 @@
+"""The live world stage (issue 5 items 3, 5, 7): camera-space SMPL-X per frame -> world-space body.
+
+World frame (docs/world.md): y up, ground y = 0, metres; cameras map world to camera as
+x_cam = R_w2c x_W + t_w2c (OpenCV axes).
+
+Per valid frame, from the 3D stage's camera-space result (poses, betas, root joint root_c, contacts):
+
+1. Forward kinematics of the 22 body joints and the four contact points (heels, big toes) in the camera
+   (`BodyRig`, NumPy, ~0.1 ms).
+2. Gravity and the ground: the contact points of the feet with contact probability > 0.5 are
+   accumulated in camera coordinates and a ground plane is refitted every `refit_every` frames
+   (`calib.ground.fit_ground_plane`, with the body's mean up axis as the hint). Before the first fit the
+   plane is the body's mean up axis through this frame's lowest foot point.
+3. Camera situation (`WorldOptions.camera`), i.e. what is used when:
+   * "static": the camera pose comes from the ground plane (`camera_pose_from_ground`: camera above the
+     world origin, its heading along +z) and the root maps straight to the world
+     (`transform.camera_to_world`): absolute, drift-free. With a trajectory head and `fusion_gain` < 1
+     the horizontal root is a complementary filter: the head's per-frame displacement (dead reckoning)
+     corrected towards the camera's absolute position by `fusion_gain` per frame (1 = camera only, the
+     default: on the synthetic test the camera alone was as good, see docs/world.md).
+   * "moving": the camera's motion is unknown, so the horizontal trajectory and heading are the
+     trajectory head's (dead reckoning, state carried across frames), the root height and tilt are the
+     camera evidence (the body in the gravity-aligned camera frame, height above the fitted plane),
+     and the camera pose follows from the body: R_w2c = R_root_c R_root_w^T, t_w2c = root_c - R_w2c root_w.
+     The world starts as the first frame's gravity-aligned camera frame.
+4. Feet (`feet.FootPinner`): contact points stay put while in contact, the lowest contact point sits on
+   the ground and no foot point is below it, by shifting the whole body.
+
+Frames without a body (valid False) repeat the last world frame; the moving mode restarts its
+trajectory head from the last position and heading when the body is found again.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+
+from mocap.calib.ground import GroundPlane, MIN_POINTS, camera_pose_from_ground, fit_ground_plane
+from mocap.models.world.feet import FootPinner, PinOptions
+from mocap.models.world.transform import camera_to_world, yaw_matrix
+
+CAMERA_MODES = ("static", "moving")
+NUM_BODY = 22
+MIN_CAMERA_HEIGHT_M = 0.05   # a fitted ground plane must be at least this far below the camera
+# SMPL-X joints the contact points (CONTACT_NAMES order: LHeel, LBigToe, RHeel, RBigToe) are attached to.
+CONTACT_PARENTS = (7, 10, 8, 11)
+
+
+def rodrigues(aa: np.ndarray) -> np.ndarray:
+    """(N, 3) axis-angle -> (N, 3, 3)."""
+    theta = np.linalg.norm(aa, axis=1, keepdims=True)
+    k = aa / np.maximum(theta, 1e-12)
+    K = np.zeros((len(aa), 3, 3))
+    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
+    K[:, 1, 0], K[:, 2, 0], K[:, 2, 1] = k[:, 2], -k[:, 1], k[:, 0]
+    s, c = np.sin(theta)[:, :, None], np.cos(theta)[:, :, None]
+    return np.eye(3) + s * K + (1 - c) * (K @ K)
+
+
+def rotmat_to_axis_angle(R: np.ndarray) -> np.ndarray:
+    """(3, 3) -> (3,) axis-angle."""
+    return cv2.Rodrigues(np.ascontiguousarray(R, np.float64))[0][:, 0]
+
+
+class BodyRig:
+    """The 22 SMPL-X body joints and the four contact points by forward kinematics, NumPy.
+
+    Contact points ride rigidly on their joints (heels on the ankles, big toes on the toe joints) with
+    the rest-pose offsets of the zero-shape body (their betas dependence, a few mm, is left out).
+    """
+
+    def __init__(self, parents, j_template: np.ndarray, j_dirs: np.ndarray, contact_offsets: np.ndarray,
+                 contact_heights: np.ndarray | None = None):
+        """parents: (>=22,) SMPL-X parents; j_template (>=22, 3); j_dirs (>=22, 3, nb); contact_offsets (4, 3);
+        contact_heights (4,): the points' height above the sole at rest (a flat foot on the floor has its
+        heel and toe points this high; the ground plane is put that much below the contact points)."""
+        self.contact_heights = np.zeros(4) if contact_heights is None else np.asarray(contact_heights, np.float64)
+        self.parents = np.asarray(parents)[:NUM_BODY]
+        self.j_template = np.asarray(j_template, np.float64)[:NUM_BODY]
+        self.j_dirs = np.asarray(j_dirs, np.float64)[:NUM_BODY]
+        self.contact_offsets = np.asarray(contact_offsets, np.float64)
+
+    @classmethod
+    def from_model(cls, model) -> "BodyRig":
+        """From a SmplxModel: its joint regressor, and the contact points (K67 heels and big toes of the
+        detector-consistent points, `proxy.generate.default_points_fn`) at rest."""
+        import torch
+
+        from mocap.models.proxy.generate import CONTACT_K67, default_points_fn
+
+        J = model.J_regressor.detach().cpu().double().numpy()
+        v = model.v_template.detach().cpu().double().numpy()
+        sd = model.shapedirs[:, :, :10].detach().cpu().double().numpy()
+        j_template, j_dirs = J @ v, np.einsum("jv,vdk->jdk", J, sd)
+        with torch.no_grad():
+            out = model(betas=torch.zeros(1, 10, dtype=model.v_template.dtype))
+            k67 = default_points_fn(model)(out)[0].double().cpu().numpy()
+        rest_joints = out.joints[0].double().cpu().numpy()
+        offsets = k67[list(CONTACT_K67)] - rest_joints[list(CONTACT_PARENTS)]
+        sole = float(out.vertices[0, :, 1].min())
+        heights = k67[list(CONTACT_K67), 1] - sole
+        return cls(np.asarray(model.parents), j_template, j_dirs, offsets, heights)
+
+    def root_joint(self, betas: np.ndarray) -> np.ndarray:
+        """(3,) rest-pose root joint for betas, model frame."""
+        return self.j_template[0] + self.j_dirs[0] @ np.asarray(betas, np.float64)
+
+    def forward(self, poses: np.ndarray, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """poses (>=66,) axis-angle, betas (nb,) -> (joints (22, 3), contact points (4, 3), local rotations
+        (22, 3, 3)) in the model frame with the root joint at the origin (add the root position)."""
+        R = rodrigues(np.asarray(poses, np.float64)[:3 * NUM_BODY].reshape(NUM_BODY, 3))
+        j = self.j_template + self.j_dirs @ np.asarray(betas, np.float64)
+        GR = np.empty((NUM_BODY, 3, 3))
+        Gt = np.empty((NUM_BODY, 3))
+        GR[0], Gt[0] = R[0], 0.0
+        for i in range(1, NUM_BODY):
+            p = self.parents[i]
+            GR[i] = GR[p] @ R[i]
+            Gt[i] = Gt[p] + GR[p] @ (j[i] - j[p])
+        pts = Gt[list(CONTACT_PARENTS)] + np.einsum("nij,nj->ni", GR[list(CONTACT_PARENTS)], self.contact_offsets)
+        return Gt, pts, R
+
+
+@dataclass(frozen=True)
+class WorldOptions:
+    """World stage settings (module docstring).
+
+    Attributes:
+        camera: "static" or "moving".
+        refit_every: frames between ground-plane refits (while points keep coming).
+        max_points: contact points kept for the fit (the most recent).
+        fusion_gain: static camera: weight of the camera's absolute horizontal root per frame against the
+            trajectory head's dead reckoning (1 = camera only; used only with a trajectory head).
+        pin: run the foot pinner.
+        pin_options: its settings.
+        fixed_plane: use this ground plane (camera coordinates) and never refit (e.g. a second pass).
+    """
+    camera: str = "static"
+    refit_every: int = 30
+    max_points: int = 900
+    fusion_gain: float = 1.0
+    pin: bool = True
+    pin_options: PinOptions = PinOptions()
+    fixed_plane: GroundPlane | None = None
+
+    def __post_init__(self) -> None:
+        if self.camera not in CAMERA_MODES:
+            raise ValueError(f"world camera must be one of {CAMERA_MODES}, got {self.camera!r}")
+        if not 0 < self.fusion_gain <= 1 or self.refit_every < 1 or self.max_points < MIN_POINTS:
+            raise ValueError(f"WorldOptions: need 0 < fusion_gain <= 1, refit_every >= 1, max_points >= "
+                             f"{MIN_POINTS}; got {self}")
+
+
+@dataclass
+class WorldFrame:
+    """One frame in the world (y up, ground y = 0, metres).
+
+    valid: a body this frame (else the last frame's values). R_root_w (3, 3), root_w (3,): root joint;
+    joints_w (22, 3); contacts_w (4, 3) heels and big toes; pinned (4,) bool; offset (3,) the foot
+    correction applied; raw_root_w (3,) the root before the correction; R_w2c (3, 3), t_w2c (3,);
+    source: "camera", "fused" or "trajectory" (what fixed the horizontal root).
+    """
+    valid: bool
+    R_root_w: np.ndarray
+    root_w: np.ndarray
+    joints_w: np.ndarray
+    contacts_w: np.ndarray
+    pinned: np.ndarray
+    offset: np.ndarray
+    raw_root_w: np.ndarray
+    R_w2c: np.ndarray
+    t_w2c: np.ndarray
+    source: str
+    timings_ms: dict = field(default_factory=dict)
+
+    def world_poses(self, poses_c: np.ndarray) -> np.ndarray:
+        """(165,) SMPL-X poses with the root orientation in the world."""
+        out = np.array(poses_c, np.float32, copy=True)
+        out[:3] = rotmat_to_axis_angle(self.R_root_w)
+        return out
+
+    @property
+    def camera_centre_w(self) -> np.ndarray:
+        return -self.R_w2c.T @ self.t_w2c
+
+
+def _rest_frame() -> WorldFrame:
+    z3 = np.zeros(3)
+    R = np.diag([-1.0, -1.0, 1.0])       # a camera at the origin looking along world +z (x left, y up)
+    return WorldFrame(False, np.eye(3), z3.copy(), np.zeros((NUM_BODY, 3)), np.zeros((4, 3)), np.zeros(4, bool),
+                      z3.copy(), z3.copy(), R, z3.copy(), "none")
+
+
+class WorldStage:
+    """Camera-space SMPL-X per frame -> WorldFrame (module docstring). One object per stream and thread."""
+
+    def __init__(self, rig: BodyRig, fps: float, options: WorldOptions = WorldOptions(), trajectory_net=None):
+        """trajectory_net: a models.world.trajectory.TrajectoryNet (needed for camera="moving"; optional
+        for "static", where it is used only when fusion_gain < 1).
+
+        Raises:
+            ValueError: camera="moving" without a trajectory net, or a non-positive fps.
+        """
+        if not fps > 0:
+            raise ValueError(f"WorldStage: fps must be positive, got {fps}")
+        if options.camera == "moving" and trajectory_net is None:
+            raise ValueError("the moving-camera world stage needs the trajectory head")
+        self.rig, self.fps, self.options = rig, float(fps), options
+        self.net = trajectory_net
+        self.reset()
+
+    def reset(self) -> None:
+        from mocap.models.world.trajectory import TrajectoryTracker
+
+        o = self.options
+        self.points: deque = deque(maxlen=o.max_points)
+        self.up_sum = np.zeros(3)
+        self.plane: GroundPlane | None = o.fixed_plane
+        self.fitted = o.fixed_plane is not None
+        self.since_fit = 0
+        self.pinner = FootPinner(self.fps, o.pin_options)
+        self.tracker = TrajectoryTracker(self.net) if self.net is not None else None
+        self.last: WorldFrame = _rest_frame()
+        self.lost = True
+        self.fused_xz: np.ndarray | None = None
+        self.frames = 0
+
+    # ------------------------------------------------------------------ ground
+    def _ground(self, feet_c: np.ndarray, contacts: np.ndarray, up_c: np.ndarray) -> GroundPlane:
+        o = self.options
+        self.up_sum += up_c
+        hint = self.up_sum / np.linalg.norm(self.up_sum)
+        if o.fixed_plane is not None:
+            return o.fixed_plane
+        on = np.asarray(contacts) > 0.5
+        for p in feet_c[on] - self.rig.contact_heights[on, None] * hint:   # down to the sole
+            self.points.append(p)
+        self.since_fit += 1
+        if len(self.points) >= MIN_POINTS and (not self.fitted or self.since_fit >= o.refit_every):
+            self.since_fit = 0
+            try:
+                plane = fit_ground_plane(np.asarray(self.points), up_hint_c=hint)
+                if plane.d > MIN_CAMERA_HEIGHT_M:   # else the points are nonsense: keep what we had
+                    self.plane, self.fitted = plane, True
+            except ValueError:
+                pass
+        if not self.fitted:   # provisional: the body's up axis through the lowest foot point
+            d = max(-float((feet_c @ hint - self.rig.contact_heights).min()), MIN_CAMERA_HEIGHT_M)
+            self.plane = GroundPlane(normal_c=hint, d=d, inliers=np.zeros(0, bool), rms_m=0.0, constrained="point")
+        return self.plane
+
+    # ------------------------------------------------------------------ per frame
+    def step(self, poses: np.ndarray, betas: np.ndarray, root_c: np.ndarray, contacts: np.ndarray,
+             valid: bool = True) -> WorldFrame:
+        """One frame of the 3D stage (camera space): poses (165,), betas (10,), root_c (3,) root joint in
+        the camera, contacts (4,) probabilities, valid."""
+        t0 = time.perf_counter()
+        if not valid:
+            self.lost = True
+            self.fused_xz = None
+            return replace(self.last, valid=False, timings_ms={"world": (time.perf_counter() - t0) * 1e3})
+        root_c = np.asarray(root_c, np.float64)
+        joints_m, feet_m, R_local = self.rig.forward(poses, betas)
+        R_root_c = R_local[0]
+        joints_c, feet_c = joints_m + root_c, feet_m + root_c
+        plane = self._ground(feet_c, contacts, R_root_c[:, 1])
+        pose = camera_pose_from_ground(plane) if plane.d > 0 else None
+        if pose is None:   # the fitted plane passes above the camera (bad evidence): keep the last camera
+            R_g2c, t_g2c = self.last.R_w2c, self.last.t_w2c
+        else:
+            R_g2c, t_g2c = pose.R_w2c, pose.t_w2c
+        j_root = self.rig.root_joint(betas)
+        if self.options.camera == "static":
+            frame = self._static(R_root_c, root_c, joints_c, feet_c, j_root, R_g2c, t_g2c)
+        else:
+            frame = self._moving(R_root_c, root_c, joints_c, feet_c, R_g2c, t_g2c)
+        if self.options.pin:
+            soles = frame.contacts_w - np.outer(self.rig.contact_heights, [0.0, 1.0, 0.0])
+            off, pinned = self.pinner.step(soles, contacts)
+            frame.offset, frame.pinned = off, pinned
+            frame.root_w = frame.root_w + off
+            frame.joints_w = frame.joints_w + off
+            frame.contacts_w = frame.contacts_w + off
+            if self.options.camera == "moving":   # the camera follows the body
+                frame.t_w2c = root_c - frame.R_w2c @ frame.root_w
+        self.lost = False
+        self.frames += 1
+        frame.timings_ms = {"world": (time.perf_counter() - t0) * 1e3}
+        self.last = frame
+        return frame
+
+    def _static(self, R_root_c, root_c, joints_c, feet_c, j_root, R_w2c, t_w2c) -> WorldFrame:
+        R_root_w, transl_w = camera_to_world(R_root_c, root_c - j_root, j_root, R_w2c, t_w2c)
+        root_w = transl_w + j_root
+        to_w = lambda x: (x - t_w2c) @ R_w2c          # noqa: E731  x_w = R^T (x_c - t)
+        joints_w, feet_w = to_w(joints_c), to_w(feet_c)
+        source = "camera"
+        from mocap.models.world.trajectory import heading_angle
+
+        if self.tracker is not None and self.options.fusion_gain < 1:
+            psi, _, _ = self.tracker.step(joints_w, R_root_w)
+            if self.fused_xz is None or self.lost:
+                self.fused_xz = root_w[[0, 2]].copy()
+            else:
+                step = yaw_matrix(self._prev_heading) @ np.array([psi[0], 0.0, psi[1]])
+                pred = self.fused_xz + step[[0, 2]]
+                self.fused_xz = pred + self.options.fusion_gain * (root_w[[0, 2]] - pred)
+                source = "fused"
+            self._prev_heading = float(heading_angle(R_root_w))
+            shift = np.array([self.fused_xz[0] - root_w[0], 0.0, self.fused_xz[1] - root_w[2]])
+            root_w, joints_w, feet_w = root_w + shift, joints_w + shift, feet_w + shift
+        return WorldFrame(True, R_root_w, root_w, joints_w, feet_w, np.zeros(4, bool), np.zeros(3), root_w.copy(),
+                          np.asarray(R_w2c, np.float64), np.asarray(t_w2c, np.float64), source)
+
+    def _moving(self, R_root_c, root_c, joints_c, feet_c, R_g2c, t_g2c) -> WorldFrame:
+        from mocap.models.world.trajectory import heading_angle
+
+        # G: gravity-aligned frame of this frame's camera (y up, heading along its optical axis, ground y = 0)
+        R_root_g = R_g2c.T @ R_root_c
+        to_g = lambda x: (x - t_g2c) @ R_g2c          # noqa: E731
+        joints_g, feet_g = to_g(joints_c), to_g(feet_c)
+        root_g = joints_g[0]
+        if self.lost:   # (re)start dead reckoning from the last position and heading (world = G on frame 0)
+            if self.frames == 0:
+                self.tracker.start_xz, self.tracker.start_heading = root_g[[0, 2]], float(heading_angle(R_root_g))
+            else:
+                self.tracker.start_xz = self.last.raw_root_w[[0, 2]].copy()
+                self.tracker.start_heading = float(heading_angle(self.last.R_root_w))
+            self.tracker.reset()
+        _, root_t, _ = self.tracker.step(joints_g, R_root_g)
+        h_w, h_g = self.tracker.heading, float(heading_angle(R_root_g))
+        R_yaw = yaw_matrix(h_w - h_g)                   # G -> world, about the vertical
+        R_root_w = R_yaw @ R_root_g
+        root_w = np.array([root_t[0], root_g[1], root_t[2]])   # height: the camera evidence
+        joints_w = (joints_g - root_g) @ R_yaw.T + root_w
+        feet_w = (feet_g - root_g) @ R_yaw.T + root_w
+        R_w2c = R_root_c @ R_root_w.T
+        t_w2c = root_c - R_w2c @ root_w
+        return WorldFrame(True, R_root_w, root_w, joints_w, feet_w, np.zeros(4, bool), np.zeros(3), root_w.copy(),
+                          R_w2c, t_w2c, "trajectory")
+
+    def run(self, poses, betas, root_c, contacts, valid) -> list[WorldFrame]:
+        """A whole sequence (T, ...) through step, frame by frame (the take's second pass)."""
+        return [self.step(poses[t], betas[t], root_c[t], contacts[t], bool(valid[t])) for t in range(len(poses))]
+
+
+class OrtTrajectoryNet:
+    """The trajectory head's one-frame ONNX step (export/trajectory.py) behind the interface
+    `TrajectoryTracker` uses (config, initial_state, eval, call on (1, 1, 126) features and a state).
+    ONNX Runtime runs a step in ~0.04 ms against ~0.3-1 ms for PyTorch on this CPU."""
+
+    def __init__(self, onnx_path, config, ort=None):
+        from mocap.engines.onnxruntime import OrtConfig, OrtEngine
+
+        self.config = config
+        self.engine = OrtEngine(onnx_path, ort or OrtConfig())
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint=None, cache=None, ort=None) -> "OrtTrajectoryNet":
+        """Export (cached by content) and load; checkpoint None = the shipped weights.
+
+        Raises:
+            EngineError: missing or unreadable checkpoint, or an export that disagrees with PyTorch.
+        """
+        from mocap.export.trajectory import trajectory_onnx
+        from mocap.models.world.trajectory import DEFAULT_WEIGHTS, load_trajectory_net
+
+        checkpoint = DEFAULT_WEIGHTS if checkpoint is None else checkpoint
+        if cache is None:
+            from mocap.export.cli import default_cache_dir
+
+            cache = default_cache_dir()
+        path, _ = trajectory_onnx(checkpoint, cache)
+        return cls(path, load_trajectory_net(checkpoint).config, ort)
+
+    def eval(self) -> "OrtTrajectoryNet":
+        return self
+
+    def initial_state(self, batch: int = 1):
+        import torch
+
+        return torch.zeros(self.config.layers, batch, self.config.hidden)
+
+    def __call__(self, feats, state):
+        import torch
+
+        out = self.engine.run({"features": np.ascontiguousarray(feats[:, 0].numpy(), np.float32),
+                               "state": np.ascontiguousarray(state.numpy(), np.float32)})
+        return torch.from_numpy(out["psi"])[:, None], torch.from_numpy(out["state_out"])

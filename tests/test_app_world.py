@@ -1,0 +1,89 @@
+"""End to end: the app's world stage on the demo clip (random-weight 3D nets): world take keys, world.mp4,
+--world off / moving, --camera-file, flag errors."""
+from __future__ import annotations
+
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from mocap.app.take import load_take
+from mocap.calib.assumed import camera_for_video
+from mocap.calib.camera_file import CameraFile, save_camera_file
+from mocap.models.body.smplx_model import load_body_model
+from mocap.models.nets.body_fk import SparseBody
+from nets3d_synth import write_random_nets
+from test_app_errors import assert_one_line_error
+
+
+@pytest.fixture(scope="module")
+def nets_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("nets3d")
+    write_random_nets(folder, SparseBody(load_body_model()))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    return {**os.environ, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("xdg")), "OMP_NUM_THREADS": "1"}
+
+
+def _args(demo_video, out, nets_dir, frames=20):
+    return ["--video", demo_video, "--max-frames", frames, "--headless", "--out", out, "--no-progress",
+            "--nets3d", nets_dir]
+
+
+def test_static_world_take_and_world_video(run, tmp_path, demo_video, nets_dir, env):
+    out = tmp_path / "run"
+    proc = run("app.cli", *_args(demo_video, out, nets_dir), "--save-world-video", env=env)
+    assert proc.returncode == 0, proc.stderr
+    take = load_take(out / "smplx.npz")
+    assert take.frame == "world" and take.num_frames == 20
+    assert set(take.extra) == {"cam_R", "cam_t", "poses_cam", "trans_cam"}
+    R = take.extra["cam_R"]
+    np.testing.assert_allclose(R @ np.swapaxes(R, 1, 2), np.broadcast_to(np.eye(3), R.shape), atol=1e-5)
+    v = take.valid
+    assert v.any()
+    # a static camera: one camera pose for the whole take (the final ground plane, second pass)
+    first = int(np.argmax(v))
+    np.testing.assert_allclose(R[first:], np.broadcast_to(R[first], R[first:].shape), atol=1e-6)
+    np.testing.assert_allclose(take.poses[v, 3:], take.extra["poses_cam"][v, 3:], atol=1e-6)   # only the root turns
+    timings = json.loads((out / "timings.json").read_text())
+    assert {"world", "draw_world"} <= set(timings["summary"])
+    cap = cv2.VideoCapture(str(out / "world.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 20 and int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == 640
+    ok, img = cap.read()
+    cap.release()
+    assert ok and img.std() > 5          # something drawn (grid, camera)
+    assert not (out / "world.partial.mp4").exists()
+
+
+def test_world_off_moving_and_camera_file(run, tmp_path, demo_video, nets_dir, env):
+    proc = run("app.cli", *_args(demo_video, tmp_path / "off", nets_dir, 8), "--world", "off", env=env)
+    assert proc.returncode == 0, proc.stderr
+    take = load_take(tmp_path / "off" / "smplx.npz")
+    assert take.frame == "camera" and not take.extra
+    assert not (tmp_path / "off" / "world.mp4").exists()
+
+    cam = tmp_path / "cam.json"
+    K = np.array([[1500.0, 0, 950], [0, 1500.0, 545], [0, 0, 1]])
+    cf = CameraFile(K=K, width=1920, height=1080, dist=np.zeros(5), rms_px=0.3, views=10, source="test")
+    save_camera_file(cam, cf)   # another resolution of the same aspect ratio: scaled to the clip's
+    proc = run("app.cli", *_args(demo_video, tmp_path / "mov", nets_dir, 12), "--world", "moving",
+               "--camera-file", cam, env=env)
+    assert proc.returncode == 0, proc.stderr
+    take = load_take(tmp_path / "mov" / "smplx.npz")
+    assert take.frame == "world" and take.extra["cam_R"].shape == (12, 3, 3)
+    np.testing.assert_allclose(take.cam_K, camera_for_video(960, 540, cf).K, rtol=1e-6)
+    assert take.cam_K[0, 0] == pytest.approx(750.0)
+
+
+def test_world_flag_errors(run, tmp_path, demo_video, nets_dir, env):
+    proc = run("app.cli", *_args(demo_video, tmp_path / "a", nets_dir), "--camera-file", tmp_path / "none.json",
+               env=env, timeout=120)
+    assert_one_line_error(proc, "--camera-file")
+    proc = run("app.cli", *_args(demo_video, tmp_path / "b", nets_dir), "--world", "off", "--save-world-video",
+               env=env, timeout=120)
+    assert_one_line_error(proc, "--save-world-video")

@@ -1,0 +1,247 @@
+"""The world stage (models/world/stage.py), foot pinning and metrics (models/world/feet.py), the world take."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mocap.app.take import Take, load_take, save_take
+from mocap.models.body.smplx_model import load_body_model
+from mocap.models.camera import look_at
+from mocap.models.world.feet import FootMetrics, FootPinner, PinOptions, foot_metrics
+from mocap.models.world.stage import BodyRig, WorldOptions, WorldStage, rotmat_to_axis_angle
+from mocap.models.world.trajectory import DEFAULT_WEIGHTS, load_trajectory_net
+from mocap.models.world.transform import yaw_matrix
+
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_body_model()
+
+
+@pytest.fixture(scope="module")
+def rig(model):
+    return BodyRig.from_model(model)
+
+
+def test_rig_matches_the_body_model(model, rig):
+    import torch
+
+    rng = np.random.default_rng(0)
+    poses, betas = rng.normal(0, 0.3, 165), rng.normal(0, 1, 10)
+    J, pts, R = rig.forward(poses, betas)
+    dt = model.v_template.dtype
+    with torch.no_grad():
+        out = model(betas=torch.tensor(betas[None], dtype=dt), global_orient=torch.tensor(poses[None, :3], dtype=dt),
+                    body_pose=torch.tensor(poses[None, 3:66], dtype=dt))
+    ref = out.joints[0, :22].double().numpy()
+    np.testing.assert_allclose(J, ref - ref[0], atol=1e-6)
+    np.testing.assert_allclose(rig.root_joint(betas), ref[0], atol=1e-6)   # SMPL-X turns about the root joint
+    # contact points ride on the ankles / toe joints; a flat rest foot has them 2-4 cm above the sole
+    assert np.all((rig.contact_heights > 0.01) & (rig.contact_heights < 0.06))
+    assert np.linalg.norm(pts[0] - J[7]) < 0.1 and np.linalg.norm(pts[1] - J[10]) < 0.1
+
+
+def _scene(rig, R_w2c, t_w2c, R_root_w, root_w, T):
+    """Camera-space inputs of a rest-pose body (poses, root_c) for world truth and cameras (T frames)."""
+    R_w2c = np.broadcast_to(R_w2c, (T, 3, 3))
+    t_w2c = np.broadcast_to(t_w2c, (T, 3))
+    poses = np.zeros((T, 165))
+    root_c = np.zeros((T, 3))
+    for i in range(T):
+        poses[i, :3] = rotmat_to_axis_angle(R_w2c[i] @ R_root_w[i])
+        root_c[i] = R_w2c[i] @ root_w[i] + t_w2c[i]
+    return poses, root_c
+
+
+def _standing_height(rig):
+    _, pts, _ = rig.forward(np.zeros(165), np.zeros(10))
+    return rig.contact_heights[0] - pts[0, 1]     # root height that puts the rest soles on y = 0
+
+
+def test_static_camera_recovers_the_world_and_the_camera(rig):
+    """A body walking an arc seen by a static, pitched and rolled camera: the stage's world (origin under
+    the camera, heading along its optical axis: the truth's gauge here) is recovered to 1e-6 m once the
+    ground is fitted (from the third frame), and the camera pose with it."""
+    T = 90
+    t = np.arange(T) / FPS
+    ang = 0.4 * t
+    root_w = np.stack([3 * np.sin(ang), np.full(T, _standing_height(rig)), 1 + 3 * (1 - np.cos(ang))], 1)
+    R_root_w = yaw_matrix(ang + 0.3)
+    R_w2c, t_w2c = look_at(np.array([0, 1.5, 0.0]), np.array([0.0, 1.5 - np.tan(0.25) * 4, 4.0]), 0.05)
+    poses, root_c = _scene(rig, R_w2c, t_w2c, R_root_w, root_w, T)
+    stage = WorldStage(rig, FPS, WorldOptions(pin=False))
+    frames = stage.run(poses, np.zeros((T, 10)), root_c, np.ones((T, 4)), np.ones(T, bool))
+    err = np.array([np.linalg.norm(f.root_w - root_w[i]) for i, f in enumerate(frames)])
+    assert err[2:].max() < 1e-6, err
+    assert stage.fitted and stage.plane.constrained == "none" and abs(stage.plane.d - 1.5) < 1e-6
+    np.testing.assert_allclose(frames[-1].R_w2c, R_w2c, atol=1e-6)
+    np.testing.assert_allclose(frames[-1].t_w2c, t_w2c, atol=1e-6)
+    for i in (5, T - 1):   # the world root orientation and the soles on the ground
+        np.testing.assert_allclose(frames[i].R_root_w, R_root_w[i], atol=1e-6)
+        assert np.all(np.abs(frames[i].contacts_w[:, 1] - rig.contact_heights) < 1e-6)
+    # a second stage with that plane fixed is exact from the first frame
+    fixed = WorldStage(rig, FPS, WorldOptions(pin=False, fixed_plane=stage.plane))
+    f0 = fixed.step(poses[0], np.zeros(10), root_c[0], np.ones(4))
+    assert np.linalg.norm(f0.root_w - root_w[0]) < 1e-6
+
+
+def test_frames_without_a_body_hold_the_last_world_frame(rig):
+    stage = WorldStage(rig, FPS, WorldOptions(pin=False))
+    R_w2c, t_w2c = look_at(np.array([0, 1.5, 0.0]), np.array([0.0, 1.0, 4.0]))
+    poses, root_c = _scene(rig, R_w2c, t_w2c, yaw_matrix(np.zeros(3)),
+                           np.array([[0, _standing_height(rig), 3.0]] * 3), 3)
+    a = stage.step(poses[0], np.zeros(10), root_c[0], np.ones(4))
+    b = stage.step(poses[1] * 0 + 5, np.zeros(10), root_c[1] + 9, np.zeros(4), valid=False)
+    assert a.valid and not b.valid
+    np.testing.assert_array_equal(a.root_w, b.root_w)
+    np.testing.assert_array_equal(a.joints_w, b.joints_w)
+
+
+def test_moving_camera_follows_a_pan_and_reprojects_the_body(rig):
+    """A standing body filmed by a camera panning +-17 degrees: the moving-camera stage (trajectory head,
+    no camera evidence of the pan) keeps the body nearly still in the world and recovers the pan in the
+    camera's world yaw; the recovered camera maps the world body exactly onto the camera-space body."""
+    T = 90
+    t = np.arange(T) / FPS
+    pan = 0.3 * np.sin(2 * t)
+    R_w2c, t_w2c = look_at(np.tile([0, 1.5, 0.0], (T, 1)), np.stack([4 * np.sin(pan), np.ones(T), 4 * np.cos(pan)], 1))
+    root_w = np.tile([0.5, _standing_height(rig), 4.0], (T, 1))
+    poses, root_c = _scene(rig, R_w2c, t_w2c, np.repeat(yaw_matrix(2.5)[None], T, 0), root_w, T)
+    stage = WorldStage(rig, FPS, WorldOptions(camera="moving", pin=False), load_trajectory_net(DEFAULT_WEIGHTS))
+    frames = stage.run(poses, np.zeros((T, 10)), root_c, np.ones((T, 4)), np.ones(T, bool))
+    roots = np.array([f.root_w for f in frames])
+    assert np.linalg.norm(roots - roots[0], axis=1).max() < 0.4     # dead reckoning of a still body
+    fwd = np.array([f.R_w2c[2] for f in frames])
+    yaw = np.arctan2(fwd[:, 0], fwd[:, 2])
+    assert np.degrees(np.abs((yaw - yaw[0]) - (pan - pan[0]))).max() < 20
+    assert np.degrees(np.ptp(yaw)) > 25                                # the pan (34 degrees) is seen
+    for i in (0, 40, T - 1):
+        J_c, _, _ = rig.forward(poses[i], np.zeros(10))
+        np.testing.assert_allclose(frames[i].joints_w @ frames[i].R_w2c.T + frames[i].t_w2c, J_c + root_c[i],
+                                   atol=1e-9)
+    with pytest.raises(ValueError, match="trajectory head"):
+        WorldStage(rig, FPS, WorldOptions(camera="moving"))
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def _feet_track(T, toe_y, ankle_y, vx):
+    """(T, 22, 3) joints: both feet with the given heights and horizontal speed (m/s), the rest at 1 m."""
+    J = np.ones((T, 22, 3))
+    x = np.cumsum(np.full(T, vx / FPS))
+    for ankle, toe in ((7, 10), (8, 11)):
+        J[:, ankle] = np.stack([x, np.full(T, ankle_y), np.zeros(T)], 1)
+        J[:, toe] = np.stack([x, np.full(T, toe_y), np.full(T, 0.15)], 1)
+    return J
+
+
+def test_foot_metrics_known_answers():
+    # feet on the floor, sliding at 0.3 m/s: every contact frame skates
+    m = foot_metrics(_feet_track(31, 0.03, 0.08, 0.3), FPS)
+    assert (m.contact_frames, m.skating_frames, m.skating_ratio) == (60, 60, 1.0)
+    # sliding at 0.05 m/s (below 10 cm/s): contact, no skating
+    m = foot_metrics(_feet_track(31, 0.03, 0.08, 0.05), FPS)
+    assert (m.contact_frames, m.skating_ratio) == (60, 0.0)
+    # ankle too high (0.2 m > 0.15 m): no contact at all
+    m = foot_metrics(_feet_track(31, 0.03, 0.20, 0.3), FPS)
+    assert (m.contact_frames, m.skating_ratio) == (0, 0.0)
+    # half sliding, half still
+    J = np.concatenate([_feet_track(11, 0.03, 0.08, 0.3), _feet_track(10, 0.03, 0.08, 0.0) + [0.1, 0, 0]])
+    J[11:, :, 0] = J[10, :, 0]
+    m = foot_metrics(J, FPS)
+    assert m.contact_frames == 40 and m.skating_frames == 20 and m.skating_ratio == 0.5
+    # penetration: toes 1 cm below the ground in half the frames -> mean 5 mm, max 10 mm
+    J = _feet_track(20, 0.03, 0.08, 0.0)
+    J[::2, [10, 11], 1] = -0.01
+    m = foot_metrics(J, FPS)
+    assert m.penetration_mm == pytest.approx(5.0) and m.max_penetration_mm == pytest.approx(10.0)
+    assert isinstance(m, FootMetrics) and set(m.as_dict()) >= {"skating_ratio", "penetration_mm"}
+    with pytest.raises(ValueError):
+        foot_metrics(np.zeros((5, 4, 3)), FPS)
+
+
+def test_pinner_stops_a_sliding_contact_foot():
+    """A foot point on the floor sliding at 0.5 m/s with contact probability 1: pinned, it moves at most
+    the pull speed (5 cm/s); released (probability 0) the correction returns to zero at that speed."""
+    pin = FootPinner(FPS, PinOptions())
+    T = 60
+    pts = np.zeros((T, 2, 3))
+    pts[:, 0, 0] = 0.5 * np.arange(T) / FPS            # sliding heel
+    pts[:, 1, 0] = 0.5 * np.arange(T) / FPS + 0.2      # sliding toe
+    out = []
+    for i in range(T):
+        off, pinned = pin.step(pts[i], np.ones(2))
+        assert pinned.all()
+        out.append(pts[i] + off)
+    out = np.array(out)
+    speed = np.linalg.norm(np.diff(out[:, :, [0, 2]], axis=0), axis=2) * FPS
+    assert speed.max() <= 0.05 + 1e-9
+    assert np.abs(out[:, :, 1]).max() < 1e-12
+    for i in range(30):   # released: back towards the raw track at 5 cm/s
+        off, pinned = pin.step(pts[-1], np.zeros(2))
+    assert not pinned.any()
+    assert np.linalg.norm(off) == pytest.approx(max(0.0, abs(out[-1, 0, 0] - pts[-1, 0, 0]) - 30 * 0.05 / FPS), abs=1e-9)
+
+
+def test_pinner_keeps_feet_above_the_ground():
+    pin = FootPinner(FPS, PinOptions())
+    off, pinned = pin.step(np.array([[0, -0.05, 0], [0.2, 0.3, 0]]), np.zeros(2))
+    assert not pinned.any() and off[1] == pytest.approx(0.05)
+
+
+def test_world_stage_pinning_removes_sliding(rig):
+    """Static camera; the body glides at 0.4 m/s with both feet in contact (what a drifting net does):
+    before pinning every contact frame skates; after, none does, and the correction stays bounded."""
+    T = 60
+    root_w = np.stack([0.4 * np.arange(T) / FPS, np.full(T, _standing_height(rig)), np.full(T, 4.0)], 1)
+    R_w2c, t_w2c = look_at(np.array([0, 1.5, 0.0]), np.array([1.0, 1.0, 4.0]))
+    poses, root_c = _scene(rig, R_w2c, t_w2c, np.repeat(yaw_matrix(1.0)[None], T, 0), root_w, T)
+    stage = WorldStage(rig, FPS, WorldOptions(pin=True))
+    frames = stage.run(poses, np.zeros((T, 10)), root_c, np.ones((T, 4)), np.ones(T, bool))
+    after = np.array([f.joints_w for f in frames])[5:]
+    before = np.array([f.joints_w - f.offset for f in frames])[5:]
+    mb, ma = foot_metrics(before, FPS), foot_metrics(after, FPS)
+    assert mb.contact_frames > 0 and mb.skating_ratio == 1.0
+    assert ma.contact_frames > 0 and ma.skating_ratio == 0.0
+    assert all(f.pinned.all() for f in frames[5:])
+    assert max(np.linalg.norm(f.offset) for f in frames) < 0.4 * T / FPS
+
+
+# ----------------------------------------------------------------------------- the take
+
+
+def test_world_take_keys_round_trip(tmp_path, model, rig):
+    from mocap.app.world_stage import WorldRun
+
+    T = 30
+    R_w2c, t_w2c = look_at(np.array([0, 1.4, 0.0]), np.array([0.0, 0.9, 4.0]))
+    root_w = np.stack([np.linspace(-1, 1, T), np.full(T, _standing_height(rig)), np.full(T, 4.0)], 1)
+    poses, root_c = _scene(rig, R_w2c, t_w2c, np.repeat(yaw_matrix(0.5)[None], T, 0), root_w, T)
+    valid = np.ones(T, bool)
+    valid[:2] = False
+    j_root = rig.root_joint(np.zeros(10))
+    cam = Take(poses=poses.astype(np.float32), trans=(root_c - j_root).astype(np.float32), betas=np.zeros(10, np.float32),
+               fps=FPS, contacts=np.zeros((T, 4), np.float32), valid=valid)   # no contacts: no pinning shift
+    run = WorldRun(model, FPS, "static")
+    for i in range(T):
+        class P:   # a Pose3DResult's fields
+            pass
+        p = P()
+        p.poses, p.betas, p.root_c, p.contacts, p.valid = poses[i], np.zeros(10), root_c[i], np.ones(4), valid[i]
+        run.step(p)   # (the live pass sees contacts: its ground plane is fitted)
+    take = run.world_take(cam, root_c)
+    path = save_take(tmp_path / "smplx.npz", take)
+    back = load_take(path)
+    assert back.frame == "world" and set(back.extra) == {"cam_R", "cam_t", "poses_cam", "trans_cam"}
+    np.testing.assert_allclose(back.extra["poses_cam"], cam.poses, atol=1e-6)
+    np.testing.assert_allclose(back.extra["trans_cam"], cam.trans, atol=1e-6)
+    # x_cam = cam_R x_world + cam_t for the root joint, every frame with a body
+    rc = np.einsum("tij,tj->ti", back.extra["cam_R"], back.trans + j_root) + back.extra["cam_t"]
+    np.testing.assert_allclose(rc[2:], root_c[2:], atol=1e-4)
+    assert run.stage.fitted
+    np.testing.assert_allclose(back.trans[2:] + j_root, root_w[2:], atol=1e-4)
+    assert np.all(back.trans[:2] == 0) and np.all(back.poses[:2] == 0)
+    np.testing.assert_allclose(back.extra["cam_R"][5], R_w2c, atol=1e-5)
