@@ -245,3 +245,63 @@ def test_world_take_keys_round_trip(tmp_path, model, rig):
     np.testing.assert_allclose(back.trans[2:] + j_root, root_w[2:], atol=1e-4)
     assert np.all(back.trans[:2] == 0) and np.all(back.poses[:2] == 0)
     np.testing.assert_allclose(back.extra["cam_R"][5], R_w2c, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- leg IK
+
+
+def test_two_bone_ik_reaches_the_target_and_keeps_the_bones():
+    from mocap.models.world.feet import two_bone_ik
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        h = rng.normal(0, 0.1, 3) + [0, 0.9, 0]
+        k = h + [0.02, -0.42, 0.05] + rng.normal(0, 0.03, 3)
+        a = k + [0.0, -0.40, -0.06] + rng.normal(0, 0.03, 3)
+        target = a + np.append(rng.normal(0, 0.06, 2), 0)[[0, 2, 1]]
+        if np.linalg.norm(target - h) > np.linalg.norm(k - h) + np.linalg.norm(a - k) - 1e-3:
+            continue   # out of reach: below
+        Rs, Rk = two_bone_ik(h, k, a, target, np.array([1.0, 0, 0]))
+        k2 = h + Rs @ (k - h)
+        a2 = k2 + Rk @ (a - k)
+        np.testing.assert_allclose(a2, target, atol=1e-6)
+        assert np.linalg.norm(k2 - h) == pytest.approx(np.linalg.norm(k - h)) and \
+            np.linalg.norm(a2 - k2) == pytest.approx(np.linalg.norm(a - k))
+        for R in (Rs, Rk):
+            np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-9)
+    # out of reach: the leg straightens towards the target
+    Rs, Rk = two_bone_ik(np.zeros(3), np.array([0, -0.4, 0.05]), np.array([0, -0.8, 0]), np.array([0, -2.0, 0]),
+                         np.array([1.0, 0, 0]))
+    k2 = Rs @ np.array([0, -0.4, 0.05])
+    a2 = k2 + Rk @ np.array([0, -0.4, -0.05])
+    assert np.linalg.norm(a2) > 0.8 and a2[1] < -0.8 and abs(a2[0]) < 1e-6
+
+
+def test_leg_ik_pins_a_jittering_foot_and_the_world_pose_reproduces_the_joints(rig):
+    """The body stands still while the nets' left hip and knee angles jitter (the foot slides back and
+    forth, 2-3 cm a frame): with the leg IK the left ankle stays within the pull speed of its anchor,
+    and the world take's poses (hip, knee, ankle rewritten) give exactly the world joints by FK."""
+    T = 60
+    rng = np.random.default_rng(0)
+    R_w2c, t_w2c = look_at(np.array([0, 1.5, 0.0]), np.array([0.0, 1.0, 4.0]))
+    root_w = np.tile([0.0, _standing_height(rig), 4.0], (T, 1))
+    poses, root_c = _scene(rig, R_w2c, t_w2c, np.repeat(yaw_matrix(0.7)[None], T, 0), root_w, T)
+    poses[:, 3:6] = rng.normal(0, 0.04, (T, 3)) + [0.2, 0, 0]       # left hip
+    poses[:, 12:15] = rng.normal(0, 0.04, (T, 3)) + [0.3, 0, 0]     # left knee, bent
+    contacts = np.tile([1.0, 1.0, 1.0, 1.0], (T, 1))
+    out = {}
+    for ik in (False, True):
+        stage = WorldStage(rig, FPS, WorldOptions(leg_ik=ik, pin_options=PinOptions(contact_height_m=0.3)))
+        out[ik] = stage.run(poses, np.zeros((T, 10)), root_c, contacts, np.ones(T, bool))
+    ank = {ik: np.array([f.joints_w[7] for f in fr]) for ik, fr in out.items()}
+    sp = {ik: np.linalg.norm(np.diff(a[:, [0, 2]], axis=0), axis=1) * FPS for ik, a in ank.items()}
+    assert np.median(sp[False]) > 0.3                  # the jitter slides the foot
+    assert np.percentile(sp[True][5:], 90) <= 0.05 + 1e-6   # pinned: the pull speed at most ...
+    assert sp[True][5:].max() < 0.1                     # ... but where the jittered leg cannot reach the anchor
+    for t in (10, 30, T - 1):
+        f = out[True][t]
+        assert {1, 4, 7} <= set(f.pose_edits)
+        J, _, _ = rig.forward(f.world_poses(poses[t]), np.zeros(10))
+        np.testing.assert_allclose(J + f.root_w, f.joints_w, atol=1e-6)
+        assert np.linalg.norm(J[4] - J[1]) == pytest.approx(np.linalg.norm(rig.forward(poses[t], np.zeros(10))[0][4]
+                                                                           - rig.forward(poses[t], np.zeros(10))[0][1]))

@@ -162,3 +162,109 @@ class FootPinner:
             self.offset[1] = -lowest
         self.pinned = pinned
         return self.offset.copy(), pinned.copy()
+
+
+# ----------------------------------------------------------------------------- leg IK
+
+# per side: (hip, knee, ankle) SMPL-X joints and the contact points (heel, big toe) of that foot
+LEGS = ((1, 4, 7), (2, 5, 8))
+LEG_CONTACTS = ((0, 1), (2, 3))
+
+
+def _axis_rotation(axis: np.ndarray, angle: float) -> np.ndarray:
+    k = axis / np.linalg.norm(axis)
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
+
+
+def _align(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The smallest rotation taking direction u to direction v."""
+    u, v = u / np.linalg.norm(u), v / np.linalg.norm(v)
+    axis = np.cross(u, v)
+    s, c = np.linalg.norm(axis), float(np.clip(u @ v, -1, 1))
+    if s < 1e-12:
+        return np.eye(3)   # (anti-parallel cannot happen for a leg reaching a nearby target)
+    return _axis_rotation(axis, np.arctan2(s, c))
+
+
+def two_bone_ik(h: np.ndarray, k: np.ndarray, a: np.ndarray, target: np.ndarray, bend_axis: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Analytic two-bone IK: rotations that put the ankle of the chain hip h -> knee k -> ankle a on target.
+
+    The knee turns about the leg's bend axis (normal of the hip-knee-ankle plane; `bend_axis` when the leg
+    is straight) to get the hip-ankle distance right (clamped to what the bones reach), then the whole leg
+    swings about the hip onto the target.
+
+    Returns:
+        (R_hip, R_knee): world-frame rotations to pre-multiply the hip's and the knee's global rotations
+        (the knee's includes the hip's swing); the ankle's global rotation is to be kept.
+    """
+    l1, l2 = np.linalg.norm(k - h), np.linalg.norm(a - k)
+    d = float(np.clip(np.linalg.norm(target - h), abs(l1 - l2) + 1e-4, l1 + l2 - 1e-4))
+    n = np.cross(k - h, a - k)
+    n = n / np.linalg.norm(n) if np.linalg.norm(n) > 1e-6 else bend_axis / np.linalg.norm(bend_axis)
+    cur = np.linalg.norm(a - h)
+    # distance hip-ankle as the shin turns by delta about n at the knee: pick delta by the law of cosines
+    want = np.arccos(np.clip((l1 ** 2 + l2 ** 2 - d ** 2) / (2 * l1 * l2), -1, 1))   # interior knee angle
+    have = np.arccos(np.clip((l1 ** 2 + l2 ** 2 - cur ** 2) / (2 * l1 * l2), -1, 1))
+    best = None
+    for delta in (have - want, want - have):
+        Rk = _axis_rotation(n, delta)
+        a2 = k + Rk @ (a - k)
+        err = abs(np.linalg.norm(a2 - h) - d)
+        if best is None or err < best[0]:
+            best = (err, Rk, a2)
+    _, Rk, a2 = best
+    Rs = _align(a2 - h, target - h)
+    return Rs, Rs @ Rk
+
+
+@dataclass(frozen=True)
+class LegPinOptions:
+    """LegPinner settings: pull_mps as PinOptions; release_frames: frames over which a released foot
+    returns from its pinned place to where the pose puts it."""
+    pull_mps: float = 0.05
+    release_frames: int = 5
+
+
+class LegPinner:
+    """Pins the ankle of a foot in contact in x-z with two-bone leg IK (hip and knee turn, the foot keeps
+    its orientation); the ankle height stays the pose's. One thread; `reset()` after a cut.
+
+    `FootPinner` moves the whole body (the common drift); this removes what is left per foot (one foot
+    sliding against the other, the jitter of the nets' leg angles).
+    """
+
+    def __init__(self, fps: float, options: LegPinOptions = LegPinOptions()):
+        self.fps, self.options = float(fps), options
+        self.reset()
+
+    def reset(self) -> None:
+        self.anchor = [None, None]      # x-z per side while pinned
+        self.release = [0, 0]           # frames left of the release blend
+        self.last = [None, None]        # the last pinned x-z
+
+    def targets(self, joints_w: np.ndarray, in_contact) -> list[np.ndarray | None]:
+        """Per side, the ankle target (3,) in world, or None to leave the leg alone."""
+        o, dt = self.options, 1.0 / self.fps
+        out: list[np.ndarray | None] = [None, None]
+        for side, (_, _, ankle) in enumerate(LEGS):
+            a = joints_w[ankle]
+            if in_contact[side]:
+                if self.anchor[side] is None:
+                    self.anchor[side] = a[[0, 2]].copy()
+                d = a[[0, 2]] - self.anchor[side]
+                dist = np.linalg.norm(d)
+                if dist > 1e-12:
+                    self.anchor[side] = self.anchor[side] + d / dist * min(dist, o.pull_mps * dt)
+                self.last[side] = self.anchor[side].copy()
+                self.release[side] = o.release_frames
+                out[side] = np.array([self.anchor[side][0], a[1], self.anchor[side][1]])
+            else:
+                self.anchor[side] = None
+                if self.release[side] > 0 and self.last[side] is not None:
+                    w = self.release[side] / (o.release_frames + 1)
+                    xz = a[[0, 2]] + w * (self.last[side] - a[[0, 2]])
+                    self.release[side] -= 1
+                    out[side] = np.array([xz[0], a[1], xz[1]])
+        return out

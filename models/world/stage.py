@@ -39,12 +39,13 @@ import cv2
 import numpy as np
 
 from mocap.calib.ground import GroundPlane, MIN_POINTS, camera_pose_from_ground, fit_ground_plane
-from mocap.models.world.feet import FootPinner, PinOptions
+from mocap.models.world.feet import LEG_CONTACTS, LEGS, FootPinner, LegPinner, PinOptions, two_bone_ik
 from mocap.models.world.transform import camera_to_world, yaw_matrix
 
 CAMERA_MODES = ("static", "moving")
 NUM_BODY = 22
-MIN_CAMERA_HEIGHT_M = 0.05   # a fitted ground plane must be at least this far below the camera
+MIN_CAMERA_HEIGHT_M = 0.05
+FIT_POINTS = 300             # at most about this many of the kept points go into one fit   # a fitted ground plane must be at least this far below the camera
 # SMPL-X joints the contact points (CONTACT_NAMES order: LHeel, LBigToe, RHeel, RBigToe) are attached to.
 CONTACT_PARENTS = (7, 10, 8, 11)
 
@@ -111,6 +112,11 @@ class BodyRig:
     def forward(self, poses: np.ndarray, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """poses (>=66,) axis-angle, betas (nb,) -> (joints (22, 3), contact points (4, 3), local rotations
         (22, 3, 3)) in the model frame with the root joint at the origin (add the root position)."""
+        J, pts, R, _ = self.forward_full(poses, betas)
+        return J, pts, R
+
+    def forward_full(self, poses: np.ndarray, betas: np.ndarray):
+        """As `forward`, plus the global rotations (22, 3, 3)."""
         R = rodrigues(np.asarray(poses, np.float64)[:3 * NUM_BODY].reshape(NUM_BODY, 3))
         j = self.j_template + self.j_dirs @ np.asarray(betas, np.float64)
         GR = np.empty((NUM_BODY, 3, 3))
@@ -121,7 +127,7 @@ class BodyRig:
             GR[i] = GR[p] @ R[i]
             Gt[i] = Gt[p] + GR[p] @ (j[i] - j[p])
         pts = Gt[list(CONTACT_PARENTS)] + np.einsum("nij,nj->ni", GR[list(CONTACT_PARENTS)], self.contact_offsets)
-        return Gt, pts, R
+        return Gt, pts, R, GR
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,9 @@ class WorldOptions:
         max_points: contact points kept for the fit (the most recent).
         fusion_gain: static camera: weight of the camera's absolute horizontal root per frame against the
             trajectory head's dead reckoning (1 = camera only; used only with a trajectory head).
-        pin: run the foot pinner.
+        pin: run the foot pinner (whole-body shift).
+        leg_ik: with pin, also pin the ankles of feet in contact by two-bone leg IK (changes hip, knee and
+            ankle rotations of the world take; the camera-space take keeps the nets' pose).
         pin_options: its settings.
         fixed_plane: use this ground plane (camera coordinates) and never refit (e.g. a second pass).
     """
@@ -144,6 +152,7 @@ class WorldOptions:
     fusion_gain: float = 1.0
     pin: bool = True
     pin_options: PinOptions = PinOptions()
+    leg_ik: bool = True
     fixed_plane: GroundPlane | None = None
 
     def __post_init__(self) -> None:
@@ -175,11 +184,14 @@ class WorldFrame:
     t_w2c: np.ndarray
     source: str
     timings_ms: dict = field(default_factory=dict)
+    pose_edits: dict = field(default_factory=dict)   # joint -> (3,) axis-angle set by the leg IK
 
     def world_poses(self, poses_c: np.ndarray) -> np.ndarray:
-        """(165,) SMPL-X poses with the root orientation in the world."""
+        """(165,) SMPL-X poses with the root orientation in the world (and the leg IK's joints)."""
         out = np.array(poses_c, np.float32, copy=True)
         out[:3] = rotmat_to_axis_angle(self.R_root_w)
+        for j, aa in self.pose_edits.items():
+            out[3 * j:3 * j + 3] = aa
         return out
 
     @property
@@ -222,6 +234,7 @@ class WorldStage:
         self.fitted = o.fixed_plane is not None
         self.since_fit = 0
         self.pinner = FootPinner(self.fps, o.pin_options)
+        self.legs = LegPinner(self.fps)
         self.tracker = TrajectoryTracker(self.net) if self.net is not None else None
         self.last: WorldFrame = _rest_frame()
         self.lost = True
@@ -242,7 +255,9 @@ class WorldStage:
         if len(self.points) >= MIN_POINTS and (not self.fitted or self.since_fit >= o.refit_every):
             self.since_fit = 0
             try:
-                plane = fit_ground_plane(np.asarray(self.points), up_hint_c=hint)
+                pts = np.asarray(self.points)
+                pts = pts[::max(1, len(pts) // FIT_POINTS)]    # bounded fit cost (RANSAC is O(points))
+                plane = fit_ground_plane(pts, up_hint_c=hint)
                 if plane.d > MIN_CAMERA_HEIGHT_M:   # else the points are nonsense: keep what we had
                     self.plane, self.fitted = plane, True
             except ValueError:
@@ -263,7 +278,7 @@ class WorldStage:
             self.fused_xz = None
             return replace(self.last, valid=False, timings_ms={"world": (time.perf_counter() - t0) * 1e3})
         root_c = np.asarray(root_c, np.float64)
-        joints_m, feet_m, R_local = self.rig.forward(poses, betas)
+        joints_m, feet_m, R_local, G_c = self.rig.forward_full(poses, betas)
         R_root_c = R_local[0]
         joints_c, feet_c = joints_m + root_c, feet_m + root_c
         plane = self._ground(feet_c, contacts, R_root_c[:, 1])
@@ -284,6 +299,8 @@ class WorldStage:
             frame.root_w = frame.root_w + off
             frame.joints_w = frame.joints_w + off
             frame.contacts_w = frame.contacts_w + off
+            if self.options.leg_ik:
+                self._leg_ik(frame, G_c, R_root_c)
             if self.options.camera == "moving":   # the camera follows the body
                 frame.t_w2c = root_c - frame.R_w2c @ frame.root_w
         self.lost = False
@@ -291,6 +308,30 @@ class WorldStage:
         frame.timings_ms = {"world": (time.perf_counter() - t0) * 1e3}
         self.last = frame
         return frame
+
+    def _leg_ik(self, frame: WorldFrame, G_c: np.ndarray, R_root_c: np.ndarray) -> None:
+        """Pin the ankles of the feet in contact (feet.LegPinner, two-bone IK), in place."""
+        side_contact = [bool(frame.pinned[list(c)].any()) for c in LEG_CONTACTS]
+        targets = self.legs.targets(frame.joints_w, side_contact)
+        if all(t is None for t in targets):
+            return
+        G = (frame.R_root_w @ R_root_c.T) @ G_c          # global rotations in the world
+        for side, target in enumerate(targets):
+            hip, knee, ankle = LEGS[side]
+            J = frame.joints_w
+            if target is None or np.linalg.norm(target - J[ankle]) < 1e-4:
+                continue
+            Rs, Rk = two_bone_ik(J[hip], J[knee], J[ankle], target, G[knee][:, 0])
+            G_hip, G_knee = Rs @ G[hip], Rk @ G[knee]
+            new_knee = J[hip] + Rs @ (J[knee] - J[hip])
+            new_ankle = new_knee + G_knee @ (G[knee].T @ (J[ankle] - J[knee]))
+            delta = new_ankle - J[ankle]
+            J[knee], J[ankle] = new_knee, new_ankle
+            J[ankle + 3] = J[ankle + 3] + delta                 # the toe joint (10, 11) rides on the ankle
+            frame.contacts_w[list(LEG_CONTACTS[side])] += delta
+            frame.pose_edits[hip] = rotmat_to_axis_angle(G[0].T @ G_hip)
+            frame.pose_edits[knee] = rotmat_to_axis_angle(G_hip.T @ G_knee)
+            frame.pose_edits[ankle] = rotmat_to_axis_angle(G_knee.T @ G[ankle])
 
     def _static(self, R_root_c, root_c, joints_c, feet_c, j_root, R_w2c, t_w2c) -> WorldFrame:
         R_root_w, transl_w = camera_to_world(R_root_c, root_c - j_root, j_root, R_w2c, t_w2c)
