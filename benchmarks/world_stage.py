@@ -103,6 +103,8 @@ def main(argv=None) -> int:
     p.add_argument("--fusion-gain", type=float, nargs="*", default=[1.0, 0.3])
     p.add_argument("--max-seqs", type=int, help="first N sequences of each camera mode")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cost", action="store_true",
+                   help="only time WorldStage.step per mode (pinning and leg IK on) on the first sequences")
     args = p.parse_args(argv)
     from mocap.models.body.smplx_model import load_body_model
 
@@ -119,6 +121,8 @@ def main(argv=None) -> int:
         W, H = (int(v) for v in z["image_wh"][0])
         stage3d = build_pose3d(args.nets3d, W, H, OrtConfig(), z["K"][0].astype(np.float64))
     rng = np.random.default_rng(args.seed)
+    if args.cost:
+        return cost_only(z, starts, rig, net, rng, args)
     rows, costs = [], []
     used = {}
     for k in range(len(starts) - 1):
@@ -146,7 +150,7 @@ def main(argv=None) -> int:
         for gain in (args.fusion_gain if cam == "static" else [1.0]):
             stage = WorldStage(rig, fps, WorldOptions(camera=cam, fusion_gain=gain), net)
             frames = stage.run(poses, betas, root_c, probs, valid)
-            costs += [f.timings_ms["world"] for f in frames]
+            costs += [f.timings_ms["world_cpu"] for f in frames]
             J = np.array([f.joints_w for f in frames])
             Jraw = J - np.array([f.offset for f in frames])[:, None]
             root = np.array([f.root_w for f in frames])
@@ -178,6 +182,36 @@ def main(argv=None) -> int:
     return 0
 
 
+def cost_only(z, starts, rig, net, rng, args) -> int:
+    """Per-frame cost of WorldStage.step (ms) per camera mode over the first static and the first moving
+    sequences (noisy inputs, so pinning and IK work), each run twice (the first run warms up)."""
+    import platform
+
+    out = {}
+    for cam, modes in (("static", ("static",)), ("moving", ("pan", "follow", "dolly"))):
+        ks = [k for k in range(len(starts) - 1) if str(z["camera_mode"][k]) in modes][:4]
+        ts, cpu = [], []
+        for k in ks:
+            s, e = int(starts[k]), int(starts[k + 1])
+            poses, root_c, probs, valid = camera_inputs(z, s, e, k, rng, "noisy", args)
+            betas = np.repeat(z["betas"][k][None].astype(np.float64), e - s, 0)
+            for rep in range(2):
+                frames = WorldStage(rig, float(z["fps"][k]), WorldOptions(camera=cam), net).run(
+                    poses, betas, root_c, probs, valid)
+                if rep:
+                    ts += [f.timings_ms["world"] for f in frames]
+                    cpu += [f.timings_ms["world_cpu"] for f in frames]
+        out[cam] = {}
+        for name, t in (("wall_ms", np.asarray(ts)), ("cpu_ms", np.asarray(cpu))):
+            out[cam][name] = dict(frames=int(len(t)), median=float(np.median(t)), p90=float(np.percentile(t, 90)),
+                                  p99=float(np.percentile(t, 99)), max=float(t.max()))
+    out["machine"] = dict(cpu=platform.processor() or platform.machine(), note="1 thread (OMP_NUM_THREADS=1)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "cost.json").write_text(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1))
+    return 0
+
+
 def summarise(rows, costs) -> dict:
     out = {}
     groups = {}
@@ -200,7 +234,7 @@ def summarise(rows, costs) -> dict:
             g["seconds_median"] = float(np.median([r["seconds"] for r in rs]))
         out[f"{stage} gain {gain:g}" if stage == "static" else stage] = g
     c = np.asarray(costs)
-    out["cost_ms"] = dict(median=float(np.median(c)), p90=float(np.percentile(c, 90)),
+    out["cost_cpu_ms"] = dict(median=float(np.median(c)), p90=float(np.percentile(c, 90)),
                           p99=float(np.percentile(c, 99)), max=float(c.max()), frames=int(len(c)))
     return out
 

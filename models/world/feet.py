@@ -86,6 +86,7 @@ class PinOptions:
         vertical_mps: how fast the vertical correction may change (contacts put the lowest contact point on
             the ground; penetration is removed at once whatever this says).
         ground_contacts: put the lowest contact point on the ground (else vertical = penetration only).
+        ramp_frames: a new contact's weight in the correction grows over this many frames.
     """
     contact_prob: float = 0.5
     contact_height_m: float = 0.12
@@ -93,6 +94,7 @@ class PinOptions:
     pull_mps: float = 0.05
     vertical_mps: float = 0.6
     ground_contacts: bool = True
+    ramp_frames: int = 6
 
     def __post_init__(self) -> None:
         if not (0 < self.release_prob <= self.contact_prob < 1) or min(self.pull_mps, self.vertical_mps) < 0:
@@ -102,9 +104,9 @@ class PinOptions:
 class FootPinner:
     """Causal foot pinning: per frame, a translation of the whole body (one thread; `reset()` after a cut).
 
-    While a foot point is in contact it keeps the x-z position it had when the contact began (its anchor),
-    up to a slow pull of the anchor towards the uncorrected point (`PinOptions.pull_mps`); the body is
-    shifted by the mean anchor error of the contact points. Without contacts the horizontal correction
+    While a foot point is in contact it keeps the x-z position the nets gave it when the contact began (its
+    anchor), up to a slow pull of the anchor towards the uncorrected point (`PinOptions.pull_mps`); the body
+    is shifted by the weighted mean anchor error of the contact points (a new contact's weight ramps up). Without contacts the horizontal correction
     returns to zero at the same slow speed. Vertically the lowest contact point is put on the ground
     (rate-limited) and no foot point may be below it (immediate).
     """
@@ -118,6 +120,7 @@ class FootPinner:
     def reset(self) -> None:
         self.offset = np.zeros(3)
         self.anchors: np.ndarray | None = None      # (P, 2) x-z
+        self.age: np.ndarray | None = None          # (P,) frames since the contact began
         self.pinned: np.ndarray | None = None       # (P,) bool
 
     def step(self, points_w: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,13 +134,17 @@ class FootPinner:
         probs = np.asarray(probs, np.float64)
         n = len(P)
         if self.anchors is None or len(self.anchors) != n:
-            self.anchors, self.pinned = np.zeros((n, 2)), np.zeros(n, bool)
+            self.anchors, self.pinned, self.age = np.zeros((n, 2)), np.zeros(n, bool), np.zeros(n, int)
         dt = 1.0 / self.fps
         cur = P + self.offset
         low = cur[:, 1] < o.contact_height_m
         pinned = np.where(self.pinned, (probs > o.release_prob) & low, (probs > o.contact_prob) & low)
         new = pinned & ~self.pinned
-        self.anchors[new] = cur[new][:, [0, 2]]
+        # a new contact is anchored where the nets put it (not where the current correction would: that
+        # would carry the correction from footstep to footstep as a random walk); its weight ramps up, so
+        # the correction moves over to the new footstep during the double support
+        self.anchors[new] = P[new][:, [0, 2]]
+        self.age = np.where(pinned, np.where(new, 0, self.age + 1), 0)
         # anchors drift towards the raw points at <= pull_mps (bounded correction, no visible skating)
         raw = P[:, [0, 2]]
         d = raw - self.anchors
@@ -145,7 +152,7 @@ class FootPinner:
         step = np.minimum(dist, o.pull_mps * dt)
         self.anchors = self.anchors + np.where(dist > 1e-12, d / np.maximum(dist, 1e-12) * step, 0.0)
         if pinned.any():
-            w = probs[pinned]
+            w = probs[pinned] * np.minimum(1.0, (self.age[pinned] + 1) / (o.ramp_frames + 1))
             err = (self.anchors[pinned] - raw[pinned]) * w[:, None]
             self.offset[[0, 2]] = err.sum(0) / w.sum()
         else:

@@ -1,0 +1,171 @@
+"""The world stage on the two real clips (issue 5 "done when"): runs mocap-live, then measures the take.
+
+* static camera (sports2d_demo_static_multi.mp4, `--world static`): median height of the contact feet's
+  soles above the fitted ground plane, and the RoHM foot-skating ratio / ground penetration
+  (models/world/feet.py), before the foot correction (the stage with pinning off, same ground plane)
+  and after (what the app's take holds);
+* panning camera (phalp_runner_panning_cam.mp4, `--world moving`): the runner's top-down world
+  trajectory (PNG), its straightness (net displacement / path length, RMS distance to the best line),
+  with the static-camera assumption beside it for contrast.
+
+    python -m mocap.benchmarks.world_clips --out benchmarks/reports/world [--nets3d DIR]
+
+The clips are not in the repository (../shared/data/video); nothing here runs in the tests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from mocap.app.take import load_take
+from mocap.models.world.feet import foot_metrics
+from mocap.models.world.stage import BodyRig, OrtTrajectoryNet, WorldOptions, WorldStage
+
+VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "video"
+
+
+def run_app(video: Path, out: Path, world: str, nets3d: Path | None) -> tuple[list[str], float]:
+    cmd = [sys.executable, "-m", "mocap.app.cli", "--video", str(video), "--headless", "--out", str(out),
+           "--no-progress", "--world", world, "--save-world-video"] + (["--nets3d", str(nets3d)] if nets3d else [])
+    t = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"mocap-live failed on {video}:\n{proc.stderr[-2000:]}")
+    return cmd, time.time() - t
+
+
+def restage(take, rig, mode: str, net, pin: bool, plane=None):
+    """The world stage over the take's camera-space frames (as the app's second pass)."""
+    T = take.num_frames
+    j_root = rig.root_joint(take.betas)
+    root_c = take.extra["trans_cam"].astype(np.float64) + j_root
+    betas = np.repeat(np.asarray(take.betas, np.float64)[None], T, 0)
+    first = WorldStage(rig, take.fps, WorldOptions(camera=mode, pin=pin), net)
+    frames = first.run(take.extra["poses_cam"], betas, root_c, take.contacts, take.valid)
+    if plane is None:
+        plane = first.plane
+    stage = WorldStage(rig, take.fps, WorldOptions(camera=mode, pin=pin, fixed_plane=plane), net)
+    return stage.run(take.extra["poses_cam"], betas, root_c, take.contacts, take.valid), plane
+
+
+def sole_heights(frames, take, rig):
+    """Heights (m) of the soles under the contact points with probability > 0.5, valid frames."""
+    h = []
+    for f, c, v in zip(frames, take.contacts, take.valid):
+        if v:
+            on = c > 0.5
+            h += list(f.contacts_w[on, 1] - rig.contact_heights[on])
+    return np.asarray(h)
+
+
+def static_report(take, rig, net) -> dict:
+    before, plane = restage(take, rig, "static", net, pin=False)
+    after, _ = restage(take, rig, "static", net, pin=True, plane=plane)
+    v = take.valid
+    out = dict(frames=int(take.num_frames), valid_frames=int(v.sum()),
+               camera_height_m=float(plane.d), plane_fit=plane.constrained, plane_rms_m=plane.rms_m)
+    for name, frames in (("before", before), ("after", after)):
+        J = np.array([f.joints_w for f in frames])[v]
+        h = sole_heights(frames, take, rig)
+        out[name] = dict(foot_metrics(J, take.fps).as_dict(), contact_points=int(len(h)),
+                         median_contact_sole_height_m=float(np.median(h)) if len(h) else None,
+                         median_abs_contact_sole_height_m=float(np.median(np.abs(h))) if len(h) else None)
+    # the app's own take agrees with the "after" pass (same code, same plane)
+    j_root = rig.root_joint(take.betas)
+    app_root = take.trans.astype(np.float64)[v] + j_root
+    out["app_take_vs_after_max_m"] = float(np.abs(app_root - np.array([f.root_w for f in after])[v]).max())
+    return out
+
+
+def straightness(xz: np.ndarray) -> dict:
+    d = np.linalg.norm(np.diff(xz, axis=0), axis=1).sum()
+    c = xz - xz.mean(0)
+    _, s, vt = np.linalg.svd(c, full_matrices=False)
+    lateral = c @ vt[1]
+    return dict(path_m=float(d), net_m=float(np.linalg.norm(xz[-1] - xz[0])),
+                net_over_path=float(np.linalg.norm(xz[-1] - xz[0]) / d) if d > 0 else 0.0,
+                rms_from_line_m=float(np.sqrt(np.mean(lateral ** 2))))
+
+
+def panning_report(take, rig, net, png: Path) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    v = take.valid
+    moving, _ = restage(take, rig, "moving", net, pin=True)
+    static, _ = restage(take, rig, "static", net, pin=True)
+    out = dict(frames=int(take.num_frames), valid_frames=int(v.sum()))
+    fig, ax = plt.subplots(figsize=(7, 6))
+    for name, frames, style in (("moving (trajectory head)", moving, "-"), ("static-camera assumption", static, ":")):
+        xz = np.array([f.root_w for f in frames])[v][:, [0, 2]]
+        cam = np.array([f.camera_centre_w for f in frames])[v][:, [0, 2]]
+        out[name.split(" ")[0]] = dict(runner=straightness(xz), camera_path_m=float(
+            np.linalg.norm(np.diff(cam, axis=0), axis=1).sum()))
+        ln, = ax.plot(xz[:, 0], xz[:, 1], style, lw=2, label=f"runner, {name}")
+        ax.plot(xz[0, 0], xz[0, 1], "o", color=ln.get_color())
+        ax.plot(cam[:, 0], cam[:, 1], style, lw=1, color=ln.get_color(), alpha=0.5, label=f"camera, {name}")
+        ax.plot(cam[0, 0], cam[0, 1], "^", color=ln.get_color(), alpha=0.5)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("world x (m; +x is left of the first camera view)")
+    ax.set_ylabel("world z (m; the first camera's heading)")
+    ax.invert_xaxis()
+    ax.set_title("phalp_runner_panning_cam.mp4: top-down world trajectory\n(o: start of the runner, ^: of the camera)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m mocap.benchmarks.world_clips", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=Path("benchmarks/reports/world"))
+    p.add_argument("--work", type=Path, default=Path("/tmp/world_clips"), help="where the app's runs go")
+    p.add_argument("--nets3d", type=Path, help="3D nets' folder (default: the bundled nets)")
+    p.add_argument("--static-clip", type=Path, default=VIDEOS / "sports2d_demo_static_multi.mp4")
+    p.add_argument("--panning-clip", type=Path, default=VIDEOS / "phalp_runner_panning_cam.mp4")
+    args = p.parse_args(argv)
+    from mocap.models.body.smplx_model import load_body_model
+
+    rig = BodyRig.from_model(load_body_model())
+    net = OrtTrajectoryNet.from_checkpoint()
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {"nets3d": str(args.nets3d) if args.nets3d else "bundled (models/nets/data)"}
+    for key, clip, mode in (("static", args.static_clip, "static"), ("panning", args.panning_clip, "moving")):
+        run_dir = args.work / key
+        cmd, secs = run_app(clip, run_dir, mode, args.nets3d)
+        take = load_take(run_dir / "smplx.npz")
+        timings = json.loads((run_dir / "timings.json").read_text())["summary"]
+        r = dict(clip=clip.name, command=" ".join(cmd), seconds=round(secs, 1),
+                 world_ms=timings.get("world"), draw_world_ms=timings.get("draw_world"))
+        if key == "static":
+            r.update(static_report(take, rig, net))
+        else:
+            r.update(panning_report(take, rig, net, args.out / "panning_topdown.png"))
+        # one frame of the world view as a picture
+        import cv2
+
+        cap = cv2.VideoCapture(str(run_dir / "world.mp4"))
+        cap.set(cv2.CAP_PROP_POS_FRAMES, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) * 2 // 3)
+        ok, img = cap.read()
+        cap.release()
+        if ok:
+            cv2.imwrite(str(args.out / f"world_view_{key}.png"), img)
+        report[key] = r
+    (args.out / "clips.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
