@@ -180,6 +180,7 @@ class LiveRun:
         self.out_dir = prepare_out_dir(cfg.out)
         self.source = VideoSource(video=cfg.video, camera=cfg.camera)
         self.vmc = None
+        self._vmc_trans = None   # the last body's SMPL-X translation sent (None: no body yet)
         self.export_failed: list[str] = []   # --export formats that could not be written (after the run)
         try:
             self.frontend = build_frontend(cfg)
@@ -264,8 +265,10 @@ class LiveRun:
             host, port = cfg.vmc
             try:
                 # Zero betas for the bone offsets (the take's shape is known only at its end); each frame's
-                # root translation uses that frame's betas. frame="camera": the 3D stage works in camera space.
-                self.vmc = VmcSender(host, port, model=self.body_model, frame="camera")
+                # root translation uses that frame's betas. With the world stage the stream is in its world
+                # frame (y up, ground at y = 0), else in the camera's (turned y up by the sender).
+                self.vmc = VmcSender(host, port, model=self.body_model,
+                                     frame="world" if self.world is not None else "camera")
             except (OSError, ValueError) as exc:
                 raise AppError(f"--vmc: {exc}") from None
 
@@ -344,12 +347,18 @@ class LiveRun:
         return view
 
     def _send_vmc(self, work: Work) -> None:
-        """One VMC bundle for this frame (a frame without a body repeats the last pose; before the first
-        body, the rest pose at the camera). Never blocks: UDP, dropped if the socket buffer is full."""
-        p3 = work.pose3d
+        """One VMC bundle for this frame: the world stage's result (root orientation and position in the
+        world) when it runs, else the camera-space one. A frame without a body repeats the last pose; before
+        the first body, the rest pose at the origin. Never blocks: UDP, dropped if the socket buffer is full."""
+        p3, w = work.pose3d, work.world
         if p3.valid:
-            self._vmc_trans = p3.root_c - self.take.root_joint(p3.betas)
-        self.vmc.send(work.frame.index, p3.poses, getattr(self, "_vmc_trans", _ZERO3))
+            root = p3.root_c if w is None else w.root_w
+            self._vmc_trans = root - self.take.root_joint(p3.betas)
+        trans = self._vmc_trans
+        if trans is None:   # no body yet
+            self.vmc.send(work.frame.index, p3.poses, _ZERO3)
+        else:
+            self.vmc.send(work.frame.index, p3.poses if w is None else w.world_poses(p3.poses), trans)
 
     def _fps_text(self) -> str:
         t = self.recorder.done_at[-30:]
@@ -428,8 +437,8 @@ class LiveRun:
                                           "sent": self.vmc.sent, "dropped": self.vmc.dropped}
         self.recorder.write()
         if self.take is not None:
-            self.take.write()
-            self.export_failed = self._export()
+            written = self.take.write()
+            self.export_failed = self._export(written)
         if self.overlay is not None:
             self.overlay.close()
         if self.world_video is not None:
@@ -438,18 +447,20 @@ class LiveRun:
             cv2.destroyAllWindows()
 
 
-    def _export(self) -> list[str]:
+    def _export(self, take_file: Path) -> list[str]:
         """Write the take as out/take.<fmt> for every --export format; returns the formats that failed.
 
-        Runs after smplx.npz is written, so a failing exporter (no Blender for FBX, an unwritable file)
-        costs only its own file: one line on stderr, the other formats are still written.
+        Runs after smplx.npz is written and exports that file as read back (so every format holds exactly
+        its frames); a failing exporter (no Blender for FBX, an unwritable file) costs only its own file:
+        one line on stderr, the other formats are still written.
         """
         failed: list[str] = []
         if not self.cfg.export:
             return failed
         from .convert import export_take
+        from .take import load_take
 
-        take = self.take.take()
+        take = load_take(take_file)
         for i, fmt in enumerate(self.cfg.export):
             path = self.out_dir / f"{EXPORT_STEM}.{fmt}"
             if take.num_frames == 0:

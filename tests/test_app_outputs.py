@@ -82,21 +82,45 @@ class VmcReceiver:
         self.server.server_close()
 
 
-@pytest.fixture(scope="module")
-def live_run(tmp_path_factory, demo_video, nets_dir, env):
-    """One run on the demo clip with --export bvh,glb and --vmc to a loopback receiver."""
-    out = tmp_path_factory.mktemp("live outputs") / "run"
+def run_with_receiver(out, demo_video, nets_dir, env, frames, *extra):
+    """Run the app on the demo clip with --vmc to a loopback receiver; (proc, bundles in frame order, port)."""
     rx = VmcReceiver()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "mocap.app.cli", "--video", str(demo_video), "--max-frames", str(FRAMES),
+            [sys.executable, "-m", "mocap.app.cli", "--video", str(demo_video), "--max-frames", str(frames),
              "--headless", "--no-progress", "--out", str(out), "--nets3d", str(nets_dir),
-             "--export", "bvh,glb", "--vmc", f"127.0.0.1:{rx.port}"],
+             "--vmc", f"127.0.0.1:{rx.port}", *extra],
             capture_output=True, text=True, env=env, timeout=300)
-        bundles = rx.wait_for(FRAMES)
+        bundles = rx.wait_for(frames)
     finally:
         rx.close()
-    return proc, out, bundles, rx.port
+    return proc, bundles, rx.port
+
+
+@pytest.fixture(scope="module")
+def live_run(tmp_path_factory, demo_video, nets_dir, env):
+    """One run on the demo clip (world stage on, the default) with --export bvh,glb and --vmc."""
+    out = tmp_path_factory.mktemp("live outputs") / "run"
+    proc, bundles, port = run_with_receiver(out, demo_video, nets_dir, env, FRAMES, "--export", "bvh,glb")
+    return proc, out, bundles, port
+
+
+def assert_bundles_carry_the_take(bundles, take):
+    """One bundle per frame with the full bone set; the last frame's left shoulder is the take's (body joints
+    are the 3D stage's camera-space result in both frames), as a Unity quaternion (x, -y, -z, w)."""
+    assert len(bundles) == take.num_frames
+    vrm = {SMPLX_TO_VRM[n] for n in JOINT_NAMES}
+    for b in bundles:
+        addrs = [a for a, _ in b]
+        assert addrs.count("/VMC/Ext/Root/Pos") == 1 and addrs.count("/VMC/Ext/OK") == 1
+        assert {args[0] for a, args in b if a == "/VMC/Ext/Bone/Pos"} == vrm
+    assert take.valid[-1]
+    poses = take.extra.get("poses_cam", take.poses)
+    j = JOINT_NAMES.index("left_shoulder")
+    want = Rotation.from_rotvec(poses[-1, 3 * j:3 * j + 3].astype(np.float64)).as_quat() * [1, -1, -1, 1]
+    got = next(np.array(args[4:], np.float64) for a, args in bundles[-1]
+               if a == "/VMC/Ext/Bone/Pos" and args[0] == SMPLX_TO_VRM["left_shoulder"])
+    assert np.abs(np.abs(got @ want) - 1.0) < 1e-5, (got, want)
 
 
 def test_export_writes_bvh_and_glb_of_the_take(live_run):
@@ -119,24 +143,28 @@ def test_vmc_one_bundle_per_frame_with_the_takes_pose(live_run):
     proc, out, bundles, port = live_run
     assert proc.returncode == 0, proc.stderr
     take = load_take(out / "smplx.npz")
-    assert len(bundles) == take.num_frames == FRAMES
-    vrm = {SMPLX_TO_VRM[n] for n in JOINT_NAMES}
-    for b in bundles:
-        addrs = [a for a, _ in b]
-        assert addrs.count("/VMC/Ext/Root/Pos") == 1 and addrs.count("/VMC/Ext/OK") == 1
-        assert {args[0] for a, args in b if a == "/VMC/Ext/Bone/Pos"} == vrm
-    # what arrives is the take's pose: last frame, left shoulder, as a Unity quaternion (x, -y, -z, w)
-    assert take.valid[-1]
-    j = JOINT_NAMES.index("left_shoulder")
-    want = Rotation.from_rotvec(take.poses[-1, 3 * j:3 * j + 3].astype(np.float64)).as_quat() * [1, -1, -1, 1]
-    got = next(np.array(args[4:], np.float64) for a, args in bundles[-1]
-               if a == "/VMC/Ext/Bone/Pos" and args[0] == SMPLX_TO_VRM["left_shoulder"])
-    assert np.abs(np.abs(got @ want) - 1.0) < 1e-5, (got, want)
+    assert take.num_frames == FRAMES and take.frame == "world"
+    assert_bundles_carry_the_take(bundles, take)
     timings = json.loads((out / "timings.json").read_text())
     assert all("vmc" in f and 0 < f["vmc_cpu"] <= f["vmc"] + 0.05 for f in timings["frames"])
     assert timings["summary"]["vmc"]["count"] == FRAMES - timings["warmup_frames_excluded"]
     assert timings["vmc"] == {"target": f"127.0.0.1:{port}", "sent": FRAMES, "dropped": 0}
     assert re.search(r"VMC send [\d.]+ / [\d.]+ ms", proc.stdout)
+
+
+def test_vmc_without_the_world_stage_streams_the_camera_space_result(tmp_path, demo_video, nets_dir, env):
+    out = tmp_path / "run"
+    proc, bundles, _ = run_with_receiver(out, demo_video, nets_dir, env, 12, "--world", "off")
+    assert proc.returncode == 0, proc.stderr
+    take = load_take(out / "smplx.npz")
+    assert take.frame == "camera" and take.num_frames == 12
+    assert_bundles_carry_the_take(bundles, take)
+    # the root as sent: camera space turned y up (x, -y, -z), then Unity's mirrored x
+    j0 = Rotation.from_rotvec(take.poses[-1, :3].astype(np.float64))
+    want = (Rotation.from_matrix(np.diag([1.0, -1.0, -1.0])) * j0).as_quat() * [1, -1, -1, 1]
+    got = next(np.array(args[4:], np.float64) for a, args in bundles[-1]
+               if a == "/VMC/Ext/Bone/Pos" and args[0] == "Hips")
+    assert np.abs(np.abs(got @ want) - 1.0) < 1e-5, (got, want)
 
 
 def test_failing_exporter_keeps_the_take_and_the_other_formats(run, tmp_path, demo_video, nets_dir, env):
@@ -200,4 +228,4 @@ def test_ctrl_c_still_exports_the_frames_processed(tmp_path, demo_video, nets_di
     assert code == 130 and "Traceback" not in "".join(seen)
     n = load_take(out / "smplx.npz").num_frames
     assert 8 <= n < 230
-    assert read_bvh(out / "take.bvh", units_m=1.0).num_frames == n
+    assert read_bvh(out / "take.bvh", units_m=1.0).num_frames == n, "".join(seen)
