@@ -305,3 +305,17 @@ def test_leg_ik_pins_a_jittering_foot_and_the_world_pose_reproduces_the_joints(r
         np.testing.assert_allclose(J + f.root_w, f.joints_w, atol=1e-6)
         assert np.linalg.norm(J[4] - J[1]) == pytest.approx(np.linalg.norm(rig.forward(poses[t], np.zeros(10))[0][4]
                                                                            - rig.forward(poses[t], np.zeros(10))[0][1]))
+
+
+def test_a_root_jump_is_a_cut(rig):
+    """Another person (the root 2 m away from one frame to the next): the foot pins do not carry over."""
+    T = 20
+    R_w2c, t_w2c = look_at(np.array([0, 1.5, 0.0]), np.array([0.0, 1.0, 4.0]))
+    root_w = np.tile([0.0, _standing_height(rig), 4.0], (T, 1))
+    root_w[10:, 0] += 2.0
+    poses, root_c = _scene(rig, R_w2c, t_w2c, np.repeat(yaw_matrix(0.7)[None], T, 0), root_w, T)
+    stage = WorldStage(rig, FPS, WorldOptions())
+    frames = stage.run(poses, np.zeros((T, 10)), root_c, np.ones((T, 4)), np.ones(T, bool))
+    assert stage.cuts == 1
+    assert np.linalg.norm(frames[10].offset[[0, 2]]) < 1e-6          # not pulled back to the old anchors
+    assert frames[10].root_w[0] - frames[9].root_w[0] == pytest.approx(2.0, abs=1e-3)

@@ -88,6 +88,9 @@ class PinOptions:
             the ground; penetration is removed at once whatever this says).
         ground_contacts: put the lowest contact point on the ground (else vertical = penetration only).
         ramp_frames: a new contact's weight in the correction grows over this many frames.
+        weak_prob, weak_height_m: a point with a probability above weak_prob also counts as a contact
+            candidate when its sole is lower than weak_height_m (the nets' contact probabilities are
+            cautious; height is the second cue). Set weak_prob >= contact_prob to use the nets alone.
     """
     contact_prob: float = 0.5
     contact_height_m: float = 0.12
@@ -96,6 +99,8 @@ class PinOptions:
     vertical_mps: float = 0.6
     ground_contacts: bool = True
     ramp_frames: int = 6
+    weak_prob: float = 0.2
+    weak_height_m: float = 0.05
 
     def __post_init__(self) -> None:
         if not (0 < self.release_prob <= self.contact_prob < 1) or min(self.pull_mps, self.vertical_mps) < 0:
@@ -139,7 +144,8 @@ class FootPinner:
         dt = 1.0 / self.fps
         cur = P + self.offset
         low = cur[:, 1] < o.contact_height_m
-        pinned = np.where(self.pinned, (probs > o.release_prob) & low, (probs > o.contact_prob) & low)
+        weak = (probs > o.weak_prob) & (cur[:, 1] < o.weak_height_m)
+        pinned = np.where(self.pinned, ((probs > o.release_prob) & low) | weak, ((probs > o.contact_prob) & low) | weak)
         new = pinned & ~self.pinned
         # a new contact is anchored where the nets put it (not where the current correction would: that
         # would carry the correction from footstep to footstep as a random walk); its weight ramps up, so

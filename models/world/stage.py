@@ -145,6 +145,8 @@ class WorldOptions:
             ankle rotations of the world take; the camera-space take keeps the nets' pose).
         pin_options: its settings.
         fixed_plane: use this ground plane (camera coordinates) and never refit (e.g. a second pass).
+        cut_jump_m: a root jump larger than this between two frames is a cut (another person, a lost
+            body): the foot pinning and the trajectory head start afresh.
     """
     camera: str = "static"
     refit_every: int = 30
@@ -154,6 +156,7 @@ class WorldOptions:
     pin_options: PinOptions = PinOptions()
     leg_ik: bool = True
     fixed_plane: GroundPlane | None = None
+    cut_jump_m: float = 1.0
 
     def __post_init__(self) -> None:
         if self.camera not in CAMERA_MODES:
@@ -240,16 +243,30 @@ class WorldStage:
         self.lost = True
         self.fused_xz: np.ndarray | None = None
         self.frames = 0
+        self.cuts = 0
+        self._prev_root_c = np.zeros(3)
 
     # ------------------------------------------------------------------ ground
+    def _cut(self) -> None:
+        self.lost = True
+        self.fused_xz = None
+        self.pinner.reset()
+        self.legs.reset()
+        self.cuts += 1
+
     def _ground(self, feet_c: np.ndarray, contacts: np.ndarray, up_c: np.ndarray) -> GroundPlane:
         o = self.options
         self.up_sum += up_c
         hint = self.up_sum / np.linalg.norm(self.up_sum)
         if o.fixed_plane is not None:
             return o.fixed_plane
-        on = np.asarray(contacts) > 0.5
-        for p in feet_c[on] - self.rig.contact_heights[on, None] * hint:   # down to the sole
+        contacts = np.asarray(contacts)
+        on = contacts > 0.5
+        soles = feet_c - self.rig.contact_heights[:, None] * hint           # down to the sole
+        low = int(np.argmin(soles @ hint))
+        if not on[low] and contacts[low] > o.pin_options.weak_prob:
+            on[low] = True   # the lowest sole is on the ground most of the time (RANSAC drops the rest)
+        for p in soles[on]:
             self.points.append(p)
         self.since_fit += 1
         if len(self.points) >= MIN_POINTS and (not self.fitted or self.since_fit >= o.refit_every):
@@ -278,6 +295,9 @@ class WorldStage:
             self.fused_xz = None
             return replace(self.last, valid=False, timings_ms=self._timings(t0, c0))
         root_c = np.asarray(root_c, np.float64)
+        if self.frames > 0 and np.linalg.norm(root_c - self._prev_root_c) > self.options.cut_jump_m:
+            self._cut()   # another person, or the nets lost the body: no pinning across the jump
+        self._prev_root_c = root_c
         joints_m, feet_m, R_local, G_c = self.rig.forward_full(poses, betas)
         R_root_c = R_local[0]
         joints_c, feet_c = joints_m + root_c, feet_m + root_c
