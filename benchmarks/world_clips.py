@@ -47,36 +47,74 @@ def restage(take, rig, mode: str, net, pin: bool, plane=None):
     j_root = rig.root_joint(take.betas)
     root_c = take.extra["trans_cam"].astype(np.float64) + j_root
     betas = np.repeat(np.asarray(take.betas, np.float64)[None], T, 0)
-    first = WorldStage(rig, take.fps, WorldOptions(camera=mode, pin=pin), net)
-    frames = first.run(take.extra["poses_cam"], betas, root_c, take.contacts, take.valid)
     if plane is None:
+        first = WorldStage(rig, take.fps, WorldOptions(camera=mode, pin=pin), net)
+        first.run(take.extra["poses_cam"], betas, root_c, take.contacts, take.valid)
         plane = first.plane
     stage = WorldStage(rig, take.fps, WorldOptions(camera=mode, pin=pin, fixed_plane=plane), net)
     return stage.run(take.extra["poses_cam"], betas, root_c, take.contacts, take.valid), plane
 
 
-def sole_heights(frames, take, rig):
-    """Heights (m) of the soles under the contact points with probability > 0.5, valid frames."""
+def sole_heights(frames, take, rig, keep, pinned: bool = False):
+    """Heights (m) of the soles under the contact points (nets' probability > 0.5, or the stage's pinned
+    points), frames where keep."""
     h = []
-    for f, c, v in zip(frames, take.contacts, take.valid):
-        if v:
-            on = c > 0.5
+    for f, c, k in zip(frames, take.contacts, keep):
+        if k:
+            on = f.pinned if pinned else c > 0.5
             h += list(f.contacts_w[on, 1] - rig.contact_heights[on])
     return np.asarray(h)
 
 
+def segments(take, rig, jump_m: float = 1.0) -> list[tuple[int, int]]:
+    """Runs of valid frames without a root jump > jump_m (a person switch or a lost body), longest first."""
+    rc = take.extra["trans_cam"].astype(np.float64)
+    out, start = [], None
+    for t in range(take.num_frames + 1):
+        brk = t == take.num_frames or not take.valid[t] or (
+            start is not None and np.linalg.norm(rc[t] - rc[t - 1]) > jump_m)
+        if brk and start is not None:
+            out.append((start, t))
+            start = None
+        if t < take.num_frames and take.valid[t] and start is None:
+            start = t
+    return sorted(out, key=lambda ab: ab[0] - ab[1])
+
+
+def take_plane(take):
+    """The ground plane (camera coordinates) a static-camera world take was made with: cam_R's y column is
+    the normal, and the camera sits -n . cam_t above it (calib.ground.camera_pose_from_ground)."""
+    from mocap.calib.ground import GroundPlane
+
+    k = int(np.argmax(take.valid))
+    n = take.extra["cam_R"][k][:, 1].astype(np.float64)
+    return GroundPlane(normal_c=n, d=float(-n @ take.extra["cam_t"][k]), inliers=np.zeros(0, bool), rms_m=float("nan"))
+
+
 def static_report(take, rig, net) -> dict:
-    before, plane = restage(take, rig, "static", net, pin=False)
+    plane = take_plane(take)   # the app's (its run's final fit)
+    before, _ = restage(take, rig, "static", net, pin=False, plane=plane)
     after, _ = restage(take, rig, "static", net, pin=True, plane=plane)
     v = take.valid
     out = dict(frames=int(take.num_frames), valid_frames=int(v.sum()),
-               camera_height_m=float(plane.d), plane_fit=plane.constrained, plane_rms_m=plane.rms_m)
-    for name, frames in (("before", before), ("after", after)):
-        J = np.array([f.joints_w for f in frames])[v]
-        h = sole_heights(frames, take, rig)
-        out[name] = dict(foot_metrics(J, take.fps).as_dict(), contact_points=int(len(h)),
-                         median_contact_sole_height_m=float(np.median(h)) if len(h) else None,
-                         median_abs_contact_sole_height_m=float(np.median(np.abs(h))) if len(h) else None)
+               camera_height_m=float(plane.d))
+    segs = segments(take, rig)
+    out["segments"] = [list(ab) for ab in segs]
+    a, b = segs[0]
+    longest = np.zeros(take.num_frames, bool)
+    longest[a:b] = True
+    for scope, keep in (("all valid frames", v), (f"longest segment {a}-{b}", longest)):
+        res = {}
+        for name, frames in (("before", before), ("after", after)):
+            J = np.array([f.joints_w for f in frames])[keep]
+            h = sole_heights(frames, take, rig, keep)
+            res[name] = dict(foot_metrics(J, take.fps).as_dict(), contact_points=int(len(h)),
+                             median_contact_sole_height_m=float(np.median(h)) if len(h) else None,
+                             median_abs_contact_sole_height_m=float(np.median(np.abs(h))) if len(h) else None)
+        hp = sole_heights(after, take, rig, keep, pinned=True)
+        res["after"]["pinned_points"] = int(len(hp))
+        res["after"]["median_pinned_sole_height_m"] = float(np.median(hp)) if len(hp) else None
+        out[scope] = res
     # the app's own take agrees with the "after" pass (same code, same plane)
     j_root = rig.root_joint(take.betas)
     app_root = take.trans.astype(np.float64)[v] + j_root

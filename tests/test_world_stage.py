@@ -189,7 +189,14 @@ def test_pinner_stops_a_sliding_contact_foot():
 def test_pinner_keeps_feet_above_the_ground():
     pin = FootPinner(FPS, PinOptions())
     off, pinned = pin.step(np.array([[0, -0.05, 0], [0.2, 0.3, 0]]), np.zeros(2))
-    assert not pinned.any() and off[1] == pytest.approx(0.05)
+    assert not pinned.any() and off[1] == pytest.approx(0.05 - PinOptions().penetration_tol_m)
+    pin = FootPinner(FPS, PinOptions(penetration_tol_m=0.0))
+    off, _ = pin.step(np.array([[0, -0.05, 0], [0.2, 0.3, 0]]), np.zeros(2))
+    assert off[1] == pytest.approx(0.05)
+    # contacts: their mean sole height goes to the ground (at most vertical_mps per frame)
+    pin = FootPinner(FPS, PinOptions(vertical_mps=100.0))
+    off, pinned = pin.step(np.array([[0, 0.04, 0], [0.2, 0.02, 0]]), np.ones(2))
+    assert pinned.all() and off[1] == pytest.approx(-0.03)
 
 
 def test_world_stage_pinning_removes_sliding(rig):

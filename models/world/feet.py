@@ -84,10 +84,12 @@ class PinOptions:
         release_prob: hysteresis: a pinned point stays pinned until its probability falls below this.
         pull_mps: anchors follow the uncorrected feet at most this fast (keeps the correction bounded, so a
             static camera's absolute position cannot drift away; below RoHM's 10 cm/s skating speed).
-        vertical_mps: how fast the vertical correction may change (contacts put the lowest contact point on
+        vertical_mps: how fast the vertical correction may change (contacts put their mean sole height on
             the ground; penetration is removed at once whatever this says).
-        ground_contacts: put the lowest contact point on the ground (else vertical = penetration only).
+        ground_contacts: put the contact points' mean sole height on the ground (else vertical = penetration only).
         ramp_frames: a new contact's weight in the correction grows over this many frames.
+        penetration_tol_m: a sole may be this far below the ground before the body is lifted (the lowest
+            of four noisy soles is biased low; lifting at 0 floats the body by that bias).
         weak_prob, weak_height_m: a point with a probability above weak_prob also counts as a contact
             candidate when its sole is lower than weak_height_m (the nets' contact probabilities are
             cautious; height is the second cue). Set weak_prob >= contact_prob to use the nets alone.
@@ -100,6 +102,7 @@ class PinOptions:
     ground_contacts: bool = True
     ramp_frames: int = 6
     weak_prob: float = 0.2
+    penetration_tol_m: float = 0.02
     weak_height_m: float = 0.05
 
     def __post_init__(self) -> None:
@@ -113,8 +116,8 @@ class FootPinner:
     While a foot point is in contact it keeps the x-z position the nets gave it when the contact began (its
     anchor), up to a slow pull of the anchor towards the uncorrected point (`PinOptions.pull_mps`); the body
     is shifted by the weighted mean anchor error of the contact points (a new contact's weight ramps up). Without contacts the horizontal correction
-    returns to zero at the same slow speed. Vertically the lowest contact point is put on the ground
-    (rate-limited) and no foot point may be below it (immediate).
+    returns to zero at the same slow speed. Vertically the contact points' mean sole height is put on the
+    ground (rate-limited) and no sole may be more than `penetration_tol_m` below it (immediate).
     """
 
     def __init__(self, fps: float, options: PinOptions = PinOptions()):
@@ -168,12 +171,12 @@ class FootPinner:
             if hn > 0:
                 self.offset[[0, 2]] = h * max(0.0, hn - o.pull_mps * dt) / hn
         # vertical
-        target = -float(P[pinned, 1].min()) if o.ground_contacts and pinned.any() else 0.0
+        target = -float(P[pinned, 1].mean()) if o.ground_contacts and pinned.any() else 0.0
         dy = np.clip(target - self.offset[1], -o.vertical_mps * dt, o.vertical_mps * dt)
         self.offset[1] += dy
         lowest = float(P[:, 1].min())
-        if lowest + self.offset[1] < 0:
-            self.offset[1] = -lowest
+        if lowest + self.offset[1] < -o.penetration_tol_m:
+            self.offset[1] = -lowest - o.penetration_tol_m
         self.pinned = pinned
         return self.offset.copy(), pinned.copy()
 

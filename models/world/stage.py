@@ -23,7 +23,7 @@ Per valid frame, from the 3D stage's camera-space result (poses, betas, root joi
      camera evidence (the body in the gravity-aligned camera frame, height above the fitted plane),
      and the camera pose follows from the body: R_w2c = R_root_c R_root_w^T, t_w2c = root_c - R_w2c root_w.
      The world starts as the first frame's gravity-aligned camera frame.
-4. Feet (`feet.FootPinner`): contact points stay put while in contact, the lowest contact point sits on
+4. Feet (`feet.FootPinner`): contact points stay put while in contact, the contact soles' mean height sits on
    the ground and no foot point is below it, by shifting the whole body.
 
 Frames without a body (valid False) repeat the last world frame; the moving mode restarts its
