@@ -35,16 +35,20 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
 def fitted_k67(take, model, points: DetectorPoints, batch: int = 256) -> np.ndarray:
-    """(T, 67, 3) camera-space detector-consistent K67 of the take's bodies, metres."""
+    """(T, 67, 3) camera-space detector-consistent K67 of the take's bodies, metres (a world-frame take's
+    camera-space copy, ``poses_cam`` / ``trans_cam``)."""
+    if take.frame == "world":
+        poses, trans = take.extra["poses_cam"], take.extra["trans_cam"]
+    else:
+        poses, trans = take.poses, take.trans
     out = []
     for s in range(0, take.num_frames, batch):
-        kw = {name: torch.as_tensor(take.pose_slot(first, n)[s:s + batch].reshape(-1, n * 3) if n > 1
-                                    else take.pose_slot(first, n)[s:s + batch, 0], dtype=torch.float32)
+        kw = {name: torch.as_tensor(poses[s:s + batch, 3 * first:3 * (first + n)], dtype=torch.float32)
               for name, first, n in POSE_SLOTS}
         T = len(kw["global_orient"])
         with torch.no_grad():
             o = model(**kw, betas=torch.as_tensor(take.betas, dtype=torch.float32)[None].expand(T, -1),
-                      transl=torch.as_tensor(take.trans[s:s + batch], dtype=torch.float32))
+                      transl=torch.as_tensor(trans[s:s + batch], dtype=torch.float32))
             out.append(points(o).numpy())
     return np.concatenate(out) if out else np.zeros((0, 67, 3))
 
@@ -107,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", default=None, help="where the app writes its outputs (default OUT/runs, not committed)")
     p.add_argument("--frames", type=int, default=3, help="overlay PNGs per clip")
     p.add_argument("--max-frames", type=int, default=0)
+    p.add_argument("--reuse", action="store_true", help="reuse a clip's earlier app run in RUNS when it is there")
     p.add_argument("--nets3d", help="folder with pose_init.pt and descent.pt (default: the bundled weights)")
     a = p.parse_args(argv)
     out = Path(a.out)
@@ -123,9 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, "-m", "mocap.app.cli", "--video", str(v), "--out", str(run_dir), "--headless",
                "--save-video"] + (["--max-frames", str(a.max_frames)] if a.max_frames else []) \
             + (["--nets3d", a.nets3d] if a.nets3d else [])
-        print("running", " ".join(cmd[2:]))
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
+        reuse = a.reuse and (run_dir / "smplx.npz").is_file() and (run_dir / "timings.json").is_file()
+        print("reusing" if reuse else "running", " ".join(cmd[2:]))
+        r = None if reuse else subprocess.run(cmd, capture_output=True, text=True)
+        if r is not None and r.returncode != 0:
             print(f"error: the app failed on {v.name}: {r.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
             return 1
         res = reprojection(run_dir)
