@@ -88,6 +88,8 @@ class PinOptions:
             the ground; penetration is removed at once whatever this says).
         ground_contacts: put the contact points' mean sole height on the ground (else vertical = penetration only).
         ramp_frames: a new contact's weight in the correction grows over this many frames.
+        horizontal: shift the body horizontally to hold contact points (else only vertically; the moving
+            camera's stage turns it off: there the trajectory head's path is the evidence, see stage.py).
         penetration_tol_m: a sole may be this far below the ground before the body is lifted (the lowest
             of four noisy soles is biased low; lifting at 0 floats the body by that bias).
         weak_prob, weak_height_m: a point with a probability above weak_prob also counts as a contact
@@ -103,6 +105,7 @@ class PinOptions:
     ramp_frames: int = 6
     weak_prob: float = 0.2
     penetration_tol_m: float = 0.02
+    horizontal: bool = True
     weak_height_m: float = 0.05
 
     def __post_init__(self) -> None:
@@ -161,7 +164,9 @@ class FootPinner:
         dist = np.linalg.norm(d, axis=1, keepdims=True)
         step = np.minimum(dist, o.pull_mps * dt)
         self.anchors = self.anchors + np.where(dist > 1e-12, d / np.maximum(dist, 1e-12) * step, 0.0)
-        if pinned.any():
+        if not o.horizontal:
+            self.offset[[0, 2]] = 0.0
+        elif pinned.any():
             w = probs[pinned] * np.minimum(1.0, (self.age[pinned] + 1) / (o.ramp_frames + 1))
             err = (self.anchors[pinned] - raw[pinned]) * w[:, None]
             self.offset[[0, 2]] = err.sum(0) / w.sum()

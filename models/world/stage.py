@@ -23,7 +23,7 @@ Per valid frame, from the 3D stage's camera-space result (poses, betas, root joi
      camera evidence (the body in the gravity-aligned camera frame, height above the fitted plane),
      and the camera pose follows from the body: R_w2c = R_root_c R_root_w^T, t_w2c = root_c - R_w2c root_w.
      The world starts as the first frame's gravity-aligned camera frame.
-4. Feet (`feet.FootPinner`): contact points stay put while in contact, the contact soles' mean height sits on
+4. Feet (`feet.FootPinner`; static camera only for the horizontal part): contact points stay put while in contact, the contact soles' mean height sits on
    the ground and no foot point is below it, by shifting the whole body.
 
 Frames without a body (valid False) repeat the last world frame; the moving mode restarts its
@@ -236,7 +236,11 @@ class WorldStage:
         self.plane: GroundPlane | None = o.fixed_plane
         self.fitted = o.fixed_plane is not None
         self.since_fit = 0
-        self.pinner = FootPinner(self.fps, o.pin_options)
+        # moving camera: the horizontal path is the trajectory head's; holding the whole body on its contact
+        # points would fight it (measured on the panning clip: the runner's net run 2.5 -> 1.9 m, path 2.9
+        # -> 8.8 m): only the legs are pinned there
+        pin_options = o.pin_options if o.camera == "static" else replace(o.pin_options, horizontal=False)
+        self.pinner = FootPinner(self.fps, pin_options)
         self.legs = LegPinner(self.fps)
         self.tracker = TrajectoryTracker(self.net) if self.net is not None else None
         self.last: WorldFrame = _rest_frame()
