@@ -298,10 +298,10 @@ class LiveRun:
         if self.vmc is not None:
             # "vmc": wall time on the output thread; "vmc_cpu": this thread's CPU time in it (the wall time
             # minus waiting for the GIL or a core, which the other stages' threads and processes hold)
-            cpu = time.thread_time()
-            with stopwatch(work.timings_ms, "vmc"):
-                self._send_vmc(work)
-            work.timings_ms["vmc_cpu"] = (time.thread_time() - cpu) * 1e3
+            wall, cpu = time.perf_counter(), time.thread_time()
+            self._send_vmc(work)
+            cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall   # the CPU interval nests in the wall one
+            work.timings_ms["vmc"], work.timings_ms["vmc_cpu"] = wall * 1e3, cpu * 1e3
         done = time.perf_counter()
         view = self._render_world(work)
         draw_needed = self.overlay is not None or not self.headless

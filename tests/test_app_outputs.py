@@ -146,7 +146,8 @@ def test_vmc_one_bundle_per_frame_with_the_takes_pose(live_run):
     assert take.num_frames == FRAMES and take.frame == "world"
     assert_bundles_carry_the_take(bundles, take)
     timings = json.loads((out / "timings.json").read_text())
-    assert all("vmc" in f and 0 < f["vmc_cpu"] <= f["vmc"] + 0.05 for f in timings["frames"])
+    assert all(f["vmc"] > 0 and f["vmc_cpu"] >= 0 for f in timings["frames"])
+    assert timings["summary"]["vmc_cpu"]["median"] <= timings["summary"]["vmc"]["median"] + 0.01
     assert timings["summary"]["vmc"]["count"] == FRAMES - timings["warmup_frames_excluded"]
     assert timings["vmc"] == {"target": f"127.0.0.1:{port}", "sent": FRAMES, "dropped": 0}
     assert re.search(r"VMC send [\d.]+ / [\d.]+ ms", proc.stdout)
