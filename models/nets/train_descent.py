@@ -15,7 +15,6 @@ stage).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -31,8 +30,8 @@ from mocap.models.nets.body_fk import SparseBody, project_to_box
 from mocap.models.nets.descent import DescentConfig, DescentNet
 from mocap.models.nets.losses import LossWeights, Prediction, pose_losses
 from mocap.models.nets.pose_init import PoseInitNet
-from mocap.models.nets.checkpoint import load_pose_init, save_checkpoint
-from mocap.models.nets.train_init import flatten_targets
+from mocap.models.nets.checkpoint import load_pose_init
+from mocap.models.nets.train_init import finish_run, flatten_targets, out_of_time
 from mocap.models.proxy.corrupt import CorruptionOptions
 from mocap.models.proxy.dataset import ProxyWindows
 
@@ -150,14 +149,9 @@ def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
         history.append({"epoch": epoch, "minutes": (time.monotonic() - t0) / 60, "train_last": terms, "val": vterms})
         print(json.dumps(history[-1]))
         torch.save({"state_dict": net.steps.state_dict(), "epoch": epoch, "history": history}, out / "last.pt")
-        if cfg.max_minutes and (time.monotonic() - t0) / 60 > cfg.max_minutes:
-            print(f"stopping after {(time.monotonic() - t0) / 60:.1f} min")
+        if out_of_time(t0, cfg.max_minutes):
             break
-    (out / "history.json").write_text(json.dumps(history, indent=1))
-    if export:
-        Path(export).parent.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(export, net.eval(), cfg.net, {"train_config": dataclasses.asdict(cfg), "history": history})
-        print(f"wrote {export}")
+    finish_run(out, history, export, net, cfg.net, cfg)
     return net
 
 

@@ -135,15 +135,29 @@ def train(cfg: TrainInitConfig, resume: bool = False, export: str | None = None)
         print(json.dumps(history[-1]))
         torch.save({"state_dict": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                     "epoch": epoch, "history": history, "config": dataclasses.asdict(cfg)}, last)
-        if cfg.max_minutes and (time.monotonic() - t0) / 60 > cfg.max_minutes:
-            print(f"stopping after {(time.monotonic() - t0) / 60:.1f} min (max_minutes={cfg.max_minutes})")
+        if out_of_time(t0, cfg.max_minutes):
             break
+    finish_run(out, history, export, net, cfg.net, cfg)
+    return last
+
+
+def out_of_time(t0: float, max_minutes: float) -> bool:
+    """True (and says so) once `max_minutes` (> 0) have passed since monotonic time `t0`."""
+    minutes = (time.monotonic() - t0) / 60
+    if max_minutes and minutes > max_minutes:
+        print(f"stopping after {minutes:.1f} min (max_minutes={max_minutes})")
+        return True
+    return False
+
+
+def finish_run(out: Path, history: list, export: str | None, net: torch.nn.Module, net_config, train_config) -> None:
+    """Write OUT/history.json and, with `export`, the weights in the app's checkpoint format."""
     (out / "history.json").write_text(json.dumps(history, indent=1))
     if export:
         Path(export).parent.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(export, net.eval(), cfg.net, {"train_config": dataclasses.asdict(cfg), "history": history})
+        save_checkpoint(export, net.eval(), net_config, {"train_config": dataclasses.asdict(train_config),
+                                                         "history": history})
         print(f"wrote {export}")
-    return last
 
 
 @torch.no_grad()
