@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from ..models.keypoints import K67_EDGES, LEFT_HAND, NUM_BODY, RIGHT_HAND
+from ..models.mocap.motion import axis_angle_to_matrix
 
 # BGR colours: body, person's left hand, person's right hand.
 BODY_COLOUR = (255, 200, 0)
@@ -64,17 +65,6 @@ def draw_status(bgr: np.ndarray, text: str) -> None:
 # --- the posed body mesh ---------------------------------------------------------------------------
 MESH_COLOUR = np.array([235.0, 200.0, 160.0])   # BGR light blue-grey, scaled by the shading level
 _HAND_JOINTS = (20, 21, *range(25, 55))          # wrists and fingers: clustered finer (thin parts)
-
-
-def _rodrigues(aa: np.ndarray) -> np.ndarray:
-    """(N, 3) axis-angle -> (N, 3, 3) rotation matrices."""
-    theta = np.linalg.norm(aa, axis=1, keepdims=True)
-    k = aa / np.maximum(theta, 1e-12)
-    K = np.zeros((len(aa), 3, 3))
-    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
-    K[:, 1, 0], K[:, 2, 0], K[:, 2, 1] = k[:, 2], -k[:, 1], k[:, 0]
-    s, c = np.sin(theta)[:, :, None], np.cos(theta)[:, :, None]
-    return np.eye(3) + s * K + (1 - c) * (K @ K)
 
 
 def cluster_decimate(vertices: np.ndarray, faces: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,7 +134,7 @@ class MeshOverlay:
 
     def vertices(self, poses: np.ndarray, betas: np.ndarray, trans: np.ndarray) -> np.ndarray:
         """(S, 3) posed kept vertices, metres, in the frame of `trans` (SMPL-X transl). poses: (165,)."""
-        R = _rodrigues(np.asarray(poses, np.float64).reshape(-1, 3))               # (55, 3, 3)
+        R = axis_angle_to_matrix(np.asarray(poses, np.float64).reshape(-1, 3))               # (55, 3, 3)
         b = np.asarray(betas, np.float64)
         j = self.j_template + self.j_dirs @ b                                       # (55, 3)
         G = np.zeros((len(R), 3, 4))
