@@ -17,7 +17,7 @@ Static-camera sequences run the "static" stage and are compared with the truth i
 (the world the true ground plane gives: camera above the origin, heading along its optical axis);
 pan / follow / dolly sequences run the "moving" stage (trajectory head) and are compared after aligning
 position and heading at the sequence start (drift). Foot metrics (RoHM, models/world/feet.py) are
-gauge-free: before pinning (the stage's world before the foot correction), after, and of the truth.
+gauge-free: before (the same stage with the foot correction off), after, and of the truth.
 
     python -m mocap.benchmarks.world_stage --data /work/cache/proxy --out benchmarks/reports/world
 """
@@ -151,10 +151,12 @@ def main(argv=None) -> int:
             stage = WorldStage(rig, fps, WorldOptions(camera=cam, fusion_gain=gain), net)
             frames = stage.run(poses, betas, root_c, probs, valid)
             costs += [f.timings_ms["world_cpu"] for f in frames]
+            raw_frames = WorldStage(rig, fps, WorldOptions(camera=cam, fusion_gain=gain, pin=False), net).run(
+                poses, betas, root_c, probs, valid)          # "before": the same stage without the feet
             J = np.array([f.joints_w for f in frames])
-            Jraw = J - np.array([f.offset for f in frames])[:, None]
+            Jraw = np.array([f.joints_w for f in raw_frames])
             root = np.array([f.root_w for f in frames])
-            raw = np.array([f.raw_root_w for f in frames])
+            raw = np.array([f.root_w for f in raw_frames])
             row = dict(seq=k, clip=str(z["clip"][k]), camera=mode, stage=cam, fusion_gain=gain, frames=e - s,
                        valid=float(valid.mean()), before=foot_metrics(Jraw, fps).as_dict(),
                        after=foot_metrics(J, fps).as_dict(), truth=truth_feet.as_dict())
