@@ -16,8 +16,8 @@ Per valid frame, from the 3D stage's camera-space result (poses, betas, root joi
      world origin, its heading along +z) and the root maps straight to the world
      (`transform.camera_to_world`): absolute, drift-free. With a trajectory head and `fusion_gain` < 1
      the horizontal root is a complementary filter: the head's per-frame displacement (dead reckoning)
-     corrected towards the camera's absolute position by `fusion_gain` per frame (default 0.3; 1 = camera
-     only; benchmarks/reports/world).
+     corrected towards the camera's absolute position by `fusion_gain` per frame (default 1 = camera only:
+     on held-out proxies fusion did not help once the feet are pinned; benchmarks/reports/world).
    * "moving": the camera's motion is unknown, so the horizontal trajectory and heading are the
      trajectory head's (dead reckoning, state carried across frames), the root height and tilt are the
      camera evidence (the body in the gravity-aligned camera frame, height above the fitted plane),
@@ -139,9 +139,9 @@ class WorldOptions:
         refit_every: frames between ground-plane refits (while points keep coming).
         max_points: contact points kept for the fit (the most recent).
         fusion_gain: static camera: weight of the camera's absolute horizontal root per frame against the
-            trajectory head's dead reckoning (1 = camera only; used only with a trajectory head). 0.3: on
-            held-out proxies with the trained nets the root error after pinning fell from 48 to 39 cm
-            (benchmarks/reports/world).
+            trajectory head's dead reckoning (1 = camera only, the default; used only with a trajectory head).
+            On held-out proxies with the trained nets 0.3 lowered the root error before foot pinning a
+            little (27.4 -> 26.8 cm) but raised it after (35.7 -> 40.4 cm): benchmarks/reports/world.
         pin: run the foot pinner (whole-body shift).
         leg_ik: with pin, also pin the ankles of feet in contact by two-bone leg IK (changes hip, knee and
             ankle rotations of the world take; the camera-space take keeps the nets' pose).
@@ -153,7 +153,7 @@ class WorldOptions:
     camera: str = "static"
     refit_every: int = 30
     max_points: int = 900
-    fusion_gain: float = 0.3
+    fusion_gain: float = 1.0
     pin: bool = True
     pin_options: PinOptions = PinOptions()
     leg_ik: bool = True
