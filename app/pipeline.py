@@ -341,7 +341,7 @@ class LiveRun:
         if self.world_view is None or work.world is None:
             return None
         with stopwatch(work.timings_ms, "draw_world"):
-            view = self.world_view.render(work.world)
+            view = self.world_view.render(work.world, work.frame.timestamp_s)   # One Euro smoothed for display
         if self.world_video is not None:
             self.world_video.write(view)
         return view

@@ -50,7 +50,14 @@ class WorldView:
     """Renders WorldFrames (models/world/stage.py) to BGR images (one thread)."""
 
     def __init__(self, cam_K: np.ndarray, image_wh: tuple[int, int], width: int = 640, height: int = 480,
-                 fov_y_deg: float = 55.0, follow: float = 0.03, grid_half_m: int = 12, path_len: int = 900):
+                 fov_y_deg: float = 55.0, follow: float = 0.03, grid_half_m: int = 12, path_len: int = 900,
+                 smoothing=None):
+        """smoothing: models.world.smoothing.DisplaySmoothingOptions for what is drawn (joints, contact points,
+        camera; One Euro, the recorded take keeps the raw values); None = the defaults, or pass
+        DisplaySmoothingOptions(enabled=False) for raw values."""
+        from ..models.world.smoothing import DisplaySmoother, DisplaySmoothingOptions
+
+        self.smoother = DisplaySmoother(smoothing or DisplaySmoothingOptions())
         self.W, self.H = int(width), int(height)
         f = 0.5 * self.H / np.tan(np.radians(fov_y_deg) / 2)
         self.K = np.array([[f, 0, self.W / 2], [0, f, self.H / 2], [0, 0, 1.0]])
@@ -81,8 +88,21 @@ class WorldView:
         eye = self.target + self.dist * np.array([-0.55, 0.6, -0.6])
         return look_at(eye, self.target)
 
-    def render(self, frame) -> np.ndarray:
-        """One frame: a WorldFrame (its last valid values when the body is lost)."""
+    def smooth(self, frame, t_s: float):
+        """The frame with its joints, contact points and camera pose One-Euro smoothed (display only)."""
+        from dataclasses import replace
+
+        J, P, c = frame.joints_w, frame.contacts_w, frame.camera_centre_w
+        pos, R = self.smoother.apply(int(round(t_s * 1e9)), np.vstack([J, P, c[None]]), frame.R_w2c[None])
+        nJ, nP = len(J), len(P)
+        return replace(frame, joints_w=pos[:nJ], contacts_w=pos[nJ:nJ + nP], R_w2c=R[0], t_w2c=-R[0] @ pos[-1],
+                       root_w=pos[0])
+
+    def render(self, frame, t_s: float | None = None) -> np.ndarray:
+        """One frame: a WorldFrame (its last valid values when the body is lost); t_s: its time in seconds
+        (smoothing; None draws the raw values)."""
+        if t_s is not None and frame.valid:
+            frame = self.smooth(frame, t_s)
         img = np.full((self.H, self.W, 3), 28, np.uint8)
         R, t = self._view(frame)
         K = self.K

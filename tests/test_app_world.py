@@ -89,3 +89,30 @@ def test_world_flag_errors(run, tmp_path, demo_video, nets_dir, env):
     proc = run("app.cli", *_args(demo_video, tmp_path / "b", nets_dir), "--world", "off", "--save-world-video",
                env=env, timeout=120)
     assert_one_line_error(proc, "--save-world-video")
+
+
+def test_world_view_draws_and_smooths():
+    """The world view draws a frame (grid, frustum, skeleton) and smooths what it draws (One Euro): a body
+    jittering by 5 cm per frame moves less on screen than in the data; the frame itself is unchanged."""
+    from mocap.app.world_view import WorldView
+    from mocap.models.world.stage import WorldFrame
+
+    rng = np.random.default_rng(0)
+    K = np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]])
+    view = WorldView(K, (640, 480))
+    base = np.zeros((22, 3))
+    base[:, 1] = np.linspace(0.1, 1.7, 22)
+    R = np.diag([-1.0, -1.0, 1.0])
+    raw, shown = [], []
+    for i in range(60):
+        J = base + [0, 0, 4.0] + rng.normal(0, 0.05, 3)
+        f = WorldFrame(True, np.eye(3), J[0].copy(), J, J[[7, 10, 8, 11]], np.zeros(4, bool), np.zeros(3), J[0].copy(),
+                       R, -R @ np.array([0, 1.5, 0.0]), "camera")
+        img = view.render(f, i / 30)
+        raw.append(f.joints_w[0].copy())
+        shown.append(view.trail[-1].copy())
+    assert img.shape == (480, 640, 3) and img.std() > 5
+    raw, shown = np.asarray(raw)[10:, [0, 2]], np.asarray(shown)[10:, [0, 2]]
+    step = lambda a: np.linalg.norm(np.diff(a, axis=0), axis=1).mean()   # noqa: E731
+    assert step(shown) < 0.5 * step(raw)
+    np.testing.assert_allclose(f.joints_w[0], J[0])                      # the WorldFrame is not modified
