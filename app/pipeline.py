@@ -260,15 +260,16 @@ class LiveRun:
             raise AppError(f"--export and --vmc need the 3D nets, which are not installed in {default_nets_dir()}; "
                            "give --nets3d DIR")
         if cfg.vmc is not None:
-            from .formats.vmc import VmcSender
+            from .formats.vmc import VmcSender, VmcStream
 
             host, port = cfg.vmc
             try:
                 # Zero betas for the bone offsets (the take's shape is known only at its end); each frame's
                 # root translation uses that frame's betas. With the world stage the stream is in its world
                 # frame (y up, ground at y = 0), else in the camera's (turned y up by the sender).
-                self.vmc = VmcSender(host, port, model=self.body_model,
-                                     frame="world" if self.world is not None else "camera")
+                # sent from its own thread: the output thread only hands the frame over
+                self.vmc = VmcStream(VmcSender(host, port, model=self.body_model,
+                                               frame="world" if self.world is not None else "camera"))
             except (OSError, ValueError) as exc:
                 raise AppError(f"--vmc: {exc}") from None
 
@@ -349,16 +350,17 @@ class LiveRun:
     def _send_vmc(self, work: Work) -> None:
         """One VMC bundle for this frame: the world stage's result (root orientation and position in the
         world) when it runs, else the camera-space one. A frame without a body repeats the last pose; before
-        the first body, the rest pose at the origin. Never blocks: UDP, dropped if the socket buffer is full."""
+        the first body, the rest pose at the origin. Never blocks: the frame is handed to the VMC thread
+        (``VmcStream``), which sends it over UDP (dropped if the socket buffer is full)."""
         p3, w = work.pose3d, work.world
         if p3.valid:
             root = p3.root_c if w is None else w.root_w
             self._vmc_trans = root - self.take.root_joint(p3.betas)
         trans = self._vmc_trans
         if trans is None:   # no body yet
-            self.vmc.send(work.frame.index, p3.poses, _ZERO3)
+            self.vmc.submit(work.frame.index, p3.poses, _ZERO3)
         else:
-            self.vmc.send(work.frame.index, p3.poses if w is None else w.world_poses(p3.poses), trans)
+            self.vmc.submit(work.frame.index, p3.poses if w is None else w.world_poses(p3.poses), trans)
 
     def _fps_text(self) -> str:
         t = self.recorder.done_at[-30:]

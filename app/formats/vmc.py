@@ -255,3 +255,61 @@ class VmcSender:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class VmcStream:
+    """A ``VmcSender`` on its own thread, so that the caller's thread (the live app's output thread) only
+    hands over the frame: building the bundle and ``sendto`` (which releases the GIL and may wait up to
+    the interpreter's switch interval to get it back) happen on the stream's thread.
+
+    ``submit`` never blocks: the hand-over queue holds ``depth`` frames; when the sender falls behind, the
+    oldest waiting frame is dropped (counted in ``overwritten``), so the stream stays live.
+    """
+
+    def __init__(self, sender: VmcSender, depth: int = 8) -> None:
+        import collections
+        import threading
+
+        self.sender = sender
+        self.overwritten = 0
+        self._queue: collections.deque = collections.deque(maxlen=depth)
+        self._ready = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="vmc-sender", daemon=True)
+        self._thread.start()
+
+    @property
+    def sent(self) -> int:
+        return self.sender.sent
+
+    @property
+    def dropped(self) -> int:
+        """Frames not handed to the OS: overwritten in the queue or dropped by the socket."""
+        return self.sender.dropped + self.overwritten
+
+    def submit(self, frame_index: int, poses_row: np.ndarray, trans: np.ndarray) -> None:
+        """Queue one frame (copied) for sending; returns at once."""
+        item = (frame_index, np.array(poses_row, np.float64), np.array(trans, np.float64))
+        with self._ready:
+            if len(self._queue) == self._queue.maxlen:
+                self.overwritten += 1
+            self._queue.append(item)
+            self._ready.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closing:
+                    self._ready.wait()
+                if not self._queue:          # closing and drained
+                    return
+                item = self._queue.popleft()
+            self.sender.send(*item)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Send what is queued, stop the thread and close the socket (idempotent)."""
+        with self._ready:
+            self._closing = True
+            self._ready.notify()
+        self._thread.join(timeout)
+        self.sender.close()
