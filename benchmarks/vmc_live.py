@@ -2,7 +2,7 @@
 
 Runs the real app (a subprocess, as a user runs it) on a clip with ``--vmc`` to a python-osc
 ThreadingOSCUDPServer on a free loopback port in this process, then reads the ``vmc`` module
-(per-frame ms around ``VmcSender.send`` and the root translation, on the output thread) from the run's
+(per-frame ms around ``VmcStream.submit`` and the root translation, on the output thread) from the run's
 timings.json, steady state (first 10 frames left out) as every module of the report. Two runs:
 headless, and with ``--save-video`` (the output thread also draws and encodes, so the send runs
 beside more work). Writes ``vmc_live.md`` and ``vmc_live.json`` into --report.
@@ -100,8 +100,8 @@ def main(argv=None) -> int:
              f"Written by `python -m mocap.benchmarks.vmc_live`. Clip: `{args.video.name}` (every frame). "
              "Receiver: a python-osc `ThreadingOSCUDPServer` on a free loopback port (in the benchmark's process, "
              "counting `/VMC/Ext/T`, one per bundle). The `vmc` module of timings.json: per frame, the root "
-             "translation plus `VmcSender.send` (fill the prepared bundle, one non-blocking `sendto`), on the "
-             f"output thread; steady state (first {WARMUP_FRAMES} frames left out)." + (f" {args.note}" if args.note else ""),
+             "translation plus the hand-over to the VMC thread (`VmcStream.submit`; the bundle is built and sent "
+             "with one non-blocking `sendto` on that thread), on the output thread; steady state (first {WARMUP_FRAMES} frames left out)." + (f" {args.note}" if args.note else ""),
              "",
              f"Machine: {m['cpu']}, {m['cores']} cores (shared with other jobs; load average {m['load_before'][0]} "
              f"before, {m['load_after'][0]} after), Python {m['python']}, OMP_NUM_THREADS={m['omp_num_threads']}, "
@@ -117,11 +117,11 @@ def main(argv=None) -> int:
     ok = sum(r["vmc_median_ms"] <= GOAL_MS for r in runs.values())
     lines += ["", "`vmc` (median, p90, ...) is wall time on the output thread (module `vmc` in timings.json); CPU is "
               "that thread's CPU time inside the same block (`vmc_cpu`, `time.thread_time`). The difference is time "
-              "the thread was not running: waiting for the GIL (the body, hands and 3D threads of the same process "
-              "hold it between their nets; once `sendto` has released it, getting it back can take up to the 5 ms "
-              "switch interval) or for one of the 2 cores (shared with another job); the two are not split here. "
-              "The wall time is what the send adds to the output thread on such a machine, the CPU column is the "
-              "work itself (about 0.02 ms when warm, see outputs.md: here the caches are cold from the nets).", "",
+              "the thread was not running: waiting for the GIL (held by the body, hands, 3D and VMC threads of the "
+              "same process) or for one of the 2 cores. The wall time is what VMC adds to the output thread. Before "
+              "the sender had its own thread (commit fe91751), the output thread built and sent the bundle itself "
+              "and its median was 0.24-0.57 ms: `sendto` releases the GIL and getting it back could take up to the "
+              "5 ms switch interval.", "",
               f"Median wall time {min(r['vmc_median_ms'] for r in runs.values()):.2f}-"
               f"{max(r['vmc_median_ms'] for r in runs.values()):.2f} ms; p90 wall time "
               f"{min(r['vmc_p90_ms'] for r in runs.values()):.2f}-{max(r['vmc_p90_ms'] for r in runs.values()):.2f} ms "
