@@ -9,7 +9,7 @@ import pytest
 import torch
 from formats_synth import ARM_RAISE_FRAME, model_joints, synthetic_take
 from mocap.app.formats.skeleton import SMPLX_TO_VRM, YUP_FROM_CAMERA
-from mocap.app.formats.vmc import DEFAULT_PORT, VmcSender, parse_host_port
+from mocap.app.formats.vmc import DEFAULT_PORT, VmcSender, VmcStream, parse_host_port
 from mocap.models.body.smplx_layout import JOINT_NAMES, PARENTS
 from mocap.models.body.smplx_model import load_body_model
 from pythonosc.dispatcher import Dispatcher
@@ -176,3 +176,31 @@ def test_host_name_is_resolved_once(receiver, model):
             assert len(bones_of(receive())) == 55
     with pytest.raises(OSError, match="cannot resolve"):
         VmcSender("no-such-host.invalid", port, model=model)
+
+
+def test_stream_sends_every_submitted_frame_from_its_thread(receiver, model):
+    """VmcStream: submit returns at once, the sender thread sends every frame, close drains the queue."""
+    port, receive = receiver
+    take = synthetic_take(T=20, seed=5)
+    vmc = VmcStream(VmcSender("127.0.0.1", port, betas=take.betas, model=model), depth=take.num_frames)
+    for i in range(take.num_frames):
+        vmc.submit(i, take.poses[i], take.trans[i])
+    vmc.close()
+    got = 0
+    for _ in range(take.num_frames):
+        msgs = receive()
+        assert sum(addr == "/VMC/Ext/Bone/Pos" for addr, _ in msgs) == 55
+        got += 1
+    assert got == take.num_frames and vmc.sent == take.num_frames and vmc.dropped == 0
+
+
+def test_stream_drops_the_oldest_frame_when_the_sender_lags(model):
+    """A hand-over queue of depth 1 with the sender thread held: later frames replace the waiting one."""
+    vmc = VmcStream(VmcSender("127.0.0.1", DEFAULT_PORT, model=model), depth=1)
+    take = synthetic_take(T=3, seed=6)
+    with vmc._ready:                      # the sender thread cannot take a frame while we hold the lock
+        for i in range(3):
+            vmc.submit(i, take.poses[i], take.trans[i])
+        assert vmc.overwritten == 2
+    vmc.close()
+    assert vmc.dropped >= 2

@@ -87,7 +87,7 @@ _QUAT_YUP_FROM_CAMERA = np.array([1.0, 0.0, 0.0, 0.0])   # half turn about X, (x
 
 
 class VmcSender:
-    """Send SMPL-X frames to a VMC receiver; owned by one thread (the live app's output thread).
+    """Send SMPL-X frames to a VMC receiver; owned by one thread (in the live app, the VmcStream thread).
 
     Example::
 
