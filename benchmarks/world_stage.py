@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 
 from mocap.calib.ground import GroundPlane, camera_pose_from_ground
 from mocap.models.world.feet import foot_metrics
-from mocap.models.world.stage import BodyRig, OrtTrajectoryNet, WorldOptions, WorldStage, rodrigues, rotmat_to_axis_angle
+from mocap.models.mocap.motion import axis_angle_to_matrix
+from mocap.models.world.stage import BodyRig, OrtTrajectoryNet, WorldOptions, WorldStage, rotmat_to_axis_angle
 from mocap.models.world.trajectory import heading_angle
 
 
@@ -47,12 +47,12 @@ def camera_inputs(z, s, e, k, rng, mode, args):
     poses = np.zeros((T, 165))
     poses[:, 3:66] = bp.reshape(T, 63)
     poses[:, 75:120], poses[:, 120:165] = lh.reshape(T, 45), rh.reshape(T, 45)
-    R_root_c = R @ rodrigues(go)
+    R_root_c = R @ axis_angle_to_matrix(go)
     root_c = np.einsum("tij,tj->ti", R, root_w) + t
     probs = z["contacts"][s:e].astype(np.float64)
     if mode == "noisy":
         poses[:, 3:66] += rng.normal(0, args.pose_noise, (T, 63))
-        noise_R = rodrigues(rng.normal(0, args.pose_noise, (T, 3)))
+        noise_R = axis_angle_to_matrix(rng.normal(0, args.pose_noise, (T, 3)))
         R_root_c = noise_R @ R_root_c
         ray = root_c / np.linalg.norm(root_c, axis=1, keepdims=True)
         lat = rng.normal(0, args.lateral_noise, (T, 3))
@@ -166,7 +166,7 @@ def main(argv=None) -> int:
                 row["root_err_m"] = float(np.median(np.linalg.norm(root - g, axis=1)[valid]))
                 row["plane_height_err_m"] = float(abs(stage.plane.d - (-R[0][:, 1] @ t[0])))
             else:   # align position and heading at the start, drift at the end (horizontal)
-                h0 = heading_angle(frames[0].R_root_w) - heading_angle(rodrigues(z["global_orient"][s:s + 1].astype(np.float64))[0])
+                h0 = heading_angle(frames[0].R_root_w) - heading_angle(axis_angle_to_matrix(z["global_orient"][s:s + 1].astype(np.float64))[0])
                 c, sn = np.cos(-h0), np.sin(-h0)
                 Ry = np.array([[c, 0, sn], [0, 1, 0], [-sn, 0, c]])
                 est = (root - root[0]) @ Ry.T + root_true[0]

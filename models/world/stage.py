@@ -41,24 +41,14 @@ import numpy as np
 from mocap.calib.ground import GroundPlane, MIN_POINTS, camera_pose_from_ground, fit_ground_plane
 from mocap.models.world.feet import LEG_CONTACTS, LEGS, FootPinner, LegPinner, PinOptions, two_bone_ik
 from mocap.models.world.transform import camera_to_world, yaw_matrix
+from mocap.models.mocap.motion import axis_angle_to_matrix
 
 CAMERA_MODES = ("static", "moving")
 NUM_BODY = 22
-MIN_CAMERA_HEIGHT_M = 0.05
-FIT_POINTS = 300             # at most about this many of the kept points go into one fit   # a fitted ground plane must be at least this far below the camera
+MIN_CAMERA_HEIGHT_M = 0.05    # a fitted ground plane must be at least this far below the camera
+FIT_POINTS = 300             # at most about this many of the kept points go into one fit
 # SMPL-X joints the contact points (CONTACT_NAMES order: LHeel, LBigToe, RHeel, RBigToe) are attached to.
 CONTACT_PARENTS = (7, 10, 8, 11)
-
-
-def rodrigues(aa: np.ndarray) -> np.ndarray:
-    """(N, 3) axis-angle -> (N, 3, 3)."""
-    theta = np.linalg.norm(aa, axis=1, keepdims=True)
-    k = aa / np.maximum(theta, 1e-12)
-    K = np.zeros((len(aa), 3, 3))
-    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
-    K[:, 1, 0], K[:, 2, 0], K[:, 2, 1] = k[:, 2], -k[:, 1], k[:, 0]
-    s, c = np.sin(theta)[:, :, None], np.cos(theta)[:, :, None]
-    return np.eye(3) + s * K + (1 - c) * (K @ K)
 
 
 def rotmat_to_axis_angle(R: np.ndarray) -> np.ndarray:
@@ -117,7 +107,7 @@ class BodyRig:
 
     def forward_full(self, poses: np.ndarray, betas: np.ndarray):
         """As `forward`, plus the global rotations (22, 3, 3)."""
-        R = rodrigues(np.asarray(poses, np.float64)[:3 * NUM_BODY].reshape(NUM_BODY, 3))
+        R = axis_angle_to_matrix(np.asarray(poses, np.float64)[:3 * NUM_BODY].reshape(NUM_BODY, 3))
         j = self.j_template + self.j_dirs @ np.asarray(betas, np.float64)
         GR = np.empty((NUM_BODY, 3, 3))
         Gt = np.empty((NUM_BODY, 3))
