@@ -19,9 +19,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from mocap.app.convert import export_take
 from mocap.app.formats.fbx import find_blender
 from mocap.app.formats.vmc import VmcSender
+from mocap.app.record import cpu_name
 from mocap.app.take import Take
 from mocap.models.body.smplx_model import load_body_model
 
@@ -43,14 +45,6 @@ def synthetic_take(seconds: float, fps: float, seed: int = 0) -> Take:
                 betas=rng.normal(0, 1, 10).astype(np.float32), fps=fps, frame="world")
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def time_exports(take: Take, model, repeats: int) -> dict:

@@ -10,7 +10,6 @@ says so and still produces the ONNX set.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ import numpy as np
 from ..app.cli import run_cli
 from ..engines.base import EngineError
 from ..engines.onnxruntime import OrtConfig, OrtEngine
+from .nets import sha256_file
 
 BUNDLED_ONNX = Path(__file__).resolve().parent.parent / "models" / "onnx"
 
@@ -32,12 +32,6 @@ def default_cache_dir() -> Path:
     return Path(base) / "mocap" / "engines"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def smoke_run(engine: OrtEngine, seed: int = 0) -> dict[str, list[int]]:
