@@ -25,7 +25,7 @@ import numpy as np
 from .capture import END, CaptureThread, Frame, VideoSource
 from .draw import draw_k67, draw_rois, draw_status
 from .errors import AppError
-from .record import OverlayWriter, Recorder, RunInfo, prepare_out_dir
+from .record import Recorder, RunInfo, VideoFileWriter, prepare_out_dir
 from .timing import stopwatch
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ class LiveRun:
             RunInfo(backend="onnxruntime", provider=self.frontend.provider, threads=cfg.threads,
                     source=self.source.name),
         )
-        self.overlay = (OverlayWriter(self.out_dir / "overlay.mp4", self.source.fps, self.source.width,
+        self.overlay = (VideoFileWriter(self.out_dir / "overlay.mp4", self.source.fps, self.source.width,
                                       self.source.height) if cfg.save_video else None)
         self.progress = None
         if cfg.progress:
@@ -244,10 +244,10 @@ class LiveRun:
 
             self.world = self.take.world = WorldRun(body_model, self.source.fps, cfg.world, ort)
             if cfg.save_world_video or not self.headless:
-                from .world_view import WorldVideoWriter, WorldView
+                from .world_view import WorldView
 
                 self.world_view = WorldView(self.pose3d.cam_K, (self.source.width, self.source.height))
-                self.world_video = (WorldVideoWriter(self.out_dir / WORLD_VIDEO, self.source.fps, self.world_view.W,
+                self.world_video = (VideoFileWriter(self.out_dir / WORLD_VIDEO, self.source.fps, self.world_view.W,
                                                      self.world_view.H) if cfg.save_world_video else None)
 
     def _build_outputs(self, cfg: LiveConfig) -> None:

@@ -131,12 +131,13 @@ class Recorder:
                       lambda tmp: tmp.write_text(json.dumps(report, indent=1, allow_nan=True)))
 
 
-class OverlayWriter:
-    """overlay.mp4 (MPEG-4 Part 2 via OpenCV, which every OpenCV wheel can encode)."""
+class VideoFileWriter:
+    """An .mp4 output (overlay.mp4, world.mp4): MPEG-4 Part 2 via OpenCV, which every OpenCV wheel can
+    encode, written under a temporary name (`NAME.partial.mp4`) and renamed at close."""
 
     def __init__(self, path: Path, fps: float, width: int, height: int):
-        self.path = path
-        self.tmp = path.with_name("overlay.partial.mp4")
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f"{self.path.stem}.partial{self.path.suffix}")
         self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
         if not self.writer.isOpened():
             raise AppError(f"cannot write video {path}: OpenCV has no MPEG-4 encoder here")

@@ -9,14 +9,11 @@ stays in the picture.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..models.camera import look_at
-from .errors import AppError
 
 # SMPL-X body parents (joints 0..21)
 PARENTS_22 = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
@@ -154,24 +151,6 @@ class WorldView:
         for i in np.flatnonzero(ok):
             cv2.line(img, (int(pa[i, 0]), int(pa[i, 1])), (int(pb[i, 0]), int(pb[i, 1])),
                      colours[i] if colours is not None else colour, thickness, cv2.LINE_AA)
-
-
-class WorldVideoWriter:
-    """DIR/world.mp4 (MPEG-4 Part 2 via OpenCV), written under a temporary name and renamed at close."""
-
-    def __init__(self, path: Path, fps: float, width: int, height: int):
-        self.path = Path(path)
-        self.tmp = self.path.with_name("world.partial.mp4")
-        self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-        if not self.writer.isOpened():
-            raise AppError(f"cannot write video {path}: OpenCV has no MPEG-4 encoder here")
-
-    def write(self, bgr: np.ndarray) -> None:
-        self.writer.write(bgr)
-
-    def close(self) -> None:
-        self.writer.release()
-        os.replace(self.tmp, self.path)
 
 
 def inset(canvas: np.ndarray, view: np.ndarray, scale: float = 0.4) -> None:
