@@ -9,7 +9,6 @@ stays in the picture.
 """
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 
