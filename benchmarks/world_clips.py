@@ -8,9 +8,10 @@
   trajectory (PNG), its straightness (net displacement / path length, RMS distance to the best line),
   with the static-camera assumption beside it for contrast.
 
-    python -m mocap.benchmarks.world_clips --out benchmarks/reports/world [--nets3d DIR]
+    python -m mocap.benchmarks.world_clips --videos VIDEO_DIR --out benchmarks/reports/world [--nets3d DIR]
 
-The clips are not in the repository (../shared/data/video); nothing here runs in the tests.
+The clips are not in the repository (VIDEO_DIR holds them: the project's development clips); nothing
+here runs in the tests.
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,6 @@ import numpy as np
 from mocap.app.take import load_take
 from mocap.models.world.feet import foot_metrics
 from mocap.models.world.stage import BodyRig, OrtTrajectoryNet, WorldOptions, WorldStage
-
-VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "video"
 
 
 def run_app(video: Path, out: Path, world: str, nets3d: Path | None) -> tuple[list[str], float]:
@@ -168,11 +166,17 @@ def panning_report(take, rig, net, png: Path) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m mocap.benchmarks.world_clips", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path("benchmarks/reports/world"))
-    p.add_argument("--work", type=Path, default=Path("/tmp/world_clips"), help="where the app's runs go")
+    p.add_argument("--videos", type=Path, required=True, help="folder with the two clips (not shipped)")
+    p.add_argument("--work", type=Path, default=Path("runs/world_clips"), help="where the app's runs go")
     p.add_argument("--nets3d", type=Path, help="3D nets' folder (default: the bundled nets)")
-    p.add_argument("--static-clip", type=Path, default=VIDEOS / "sports2d_demo_static_multi.mp4")
-    p.add_argument("--panning-clip", type=Path, default=VIDEOS / "phalp_runner_panning_cam.mp4")
+    p.add_argument("--static-clip", default="sports2d_demo_static_multi.mp4", help="file name in --videos")
+    p.add_argument("--panning-clip", default="phalp_runner_panning_cam.mp4", help="file name in --videos")
     args = p.parse_args(argv)
+    args.static_clip, args.panning_clip = args.videos / args.static_clip, args.videos / args.panning_clip
+    for clip in (args.static_clip, args.panning_clip):
+        if not clip.is_file():
+            print(f"error: video {clip} not found", file=sys.stderr)
+            return 2
     from mocap.models.body.smplx_model import load_body_model
 
     rig = BodyRig.from_model(load_body_model())

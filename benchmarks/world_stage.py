@@ -19,7 +19,7 @@ pan / follow / dolly sequences run the "moving" stage (trajectory head) and are 
 position and heading at the sequence start (drift). Foot metrics (RoHM, models/world/feet.py) are
 gauge-free: before (the same stage with the foot correction off), after, and of the truth.
 
-    python -m mocap.benchmarks.world_stage --data /work/cache/proxy --out benchmarks/reports/world
+    python -m mocap.benchmarks.world_stage --data ~/.cache/mocap/proxy --out benchmarks/reports/world
 """
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def gauge_truth(R, t, root_w):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m mocap.benchmarks.world_stage", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=Path("/work/cache/proxy"))
+    p.add_argument("--data", type=Path, default=Path("~/.cache/mocap/proxy").expanduser())
     p.add_argument("--out", type=Path, default=Path("benchmarks/reports/world"))
     p.add_argument("--inputs", choices=("truth", "noisy", "nets"), default="noisy")
     p.add_argument("--nets3d", type=Path, help="folder with pose_init.pt and descent.pt (--inputs nets)")

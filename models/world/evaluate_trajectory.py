@@ -14,7 +14,7 @@ Baselines, given the same window start: constant velocity (the root's mean horiz
 over the `history` frames before the window, constant heading, height and tilt from the window's
 first frame) and standing still (zero velocity).
 
-    python -m mocap.models.world.evaluate_trajectory --data /work/cache/proxy \
+    python -m mocap.models.world.evaluate_trajectory --data ~/.cache/mocap/proxy \
         --weights models/world/data/trajectory_gru.pt --out benchmarks/reports/trajectory
 """
 from __future__ import annotations
@@ -160,7 +160,7 @@ def write_report(results: list[dict], out: Path, weights: str, data: str) -> Pat
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default="/work/cache/proxy", help="folder with proxy_val.npz")
+    ap.add_argument("--data", default="~/.cache/mocap/proxy", help="folder with proxy_val.npz")
     ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
     ap.add_argument("--out", default="benchmarks/reports/trajectory")
     ap.add_argument("--windows", default="10,2", help="window lengths in seconds, comma separated")

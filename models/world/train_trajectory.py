@@ -4,7 +4,7 @@ Data: `<data>/proxy_{train,val}.npz` written by `python -m mocap.models.proxy.bu
 SMPL-X joints `joints_w`, root orientation `global_orient`, `seq_start`, `fps`; the split is by
 clip, so no validation clip is seen in training). Only the body motion is used here, no cameras.
 
-    python -m mocap.models.world.train_trajectory --data /work/cache/proxy --out runs/traj
+    python -m mocap.models.world.train_trajectory --data ~/.cache/mocap/proxy --out runs/traj
 
 Resumable: rerunning with the same --out continues from `last.pt` (wall time and step counted
 across runs). `best.pt` holds the weights with the lowest validation loss.
@@ -54,7 +54,7 @@ class TrainConfig:
         threads: torch threads.
         ship_to: when set, also write best.pt's weights alone (no optimiser state) to this path.
     """
-    data: str = "/work/cache/proxy"
+    data: str = "~/.cache/mocap/proxy"
     out: str = "runs/trajectory"
     seed: int = 0
     crop: int = 120
