@@ -28,7 +28,7 @@ from torch import nn
 
 from mocap.models.keypoints import NUM_K67
 from mocap.models.nets.body_fk import NUM_BETAS, SparseBody, posed_points, project_to_box
-from mocap.models.nets.features import HAND_SLICES, MIN_HAND_RADIUS, NUM_HAND_LOCAL
+from mocap.models.nets.features import HAND_SLICES, NUM_HAND_LOCAL, hand_frame
 from mocap.models.nets.pose_init import N_ROT
 
 MAX_RESIDUAL = 2.0   # box units; a wild detection must not produce a wild step
@@ -56,10 +56,7 @@ def hand_residuals(residual: torch.Tensor, xy: torch.Tensor, mask: torch.Tensor)
     """(B, 42, 2) each hand's residuals divided by the observed hand's RMS radius (box units)."""
     out = []
     for sl in HAND_SLICES:
-        p, m = xy[:, sl], mask[:, sl, None]
-        n = m.sum(1, keepdim=True).clamp_min(1.0)
-        centre = (p * m).sum(1, keepdim=True) / n
-        radius = ((((p - centre) * m) ** 2).sum((1, 2), keepdim=True) / n).sqrt().clamp_min(MIN_HAND_RADIUS)
+        _, radius = hand_frame(xy[:, sl], mask[:, sl, None])
         out.append(residual[:, sl] / radius)
     return torch.cat(out, 1).clamp(-MAX_RESIDUAL * 10, MAX_RESIDUAL * 10)
 

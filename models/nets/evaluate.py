@@ -36,7 +36,7 @@ from mocap.models.body.smplx_model import load_body_model
 from mocap.models.nets.body_fk import SparseBody, posed_points, project_to_box
 from mocap.models.nets.descent import DescentNet
 from mocap.models.nets.metrics import BODY_JOINTS, LEFT_HAND_JOINTS, RIGHT_HAND_JOINTS, mpjpe, pa_mpjpe
-from mocap.models.nets.rotation import rot6d_to_rotmat
+from mocap.models.nets.rotation import rot6d_to_axis_angle_np
 from mocap.models.nets.checkpoint import load_descent, load_pose_init
 from mocap.models.nets.train_descent import collect_frames
 from mocap.models.proxy.corrupt import CORRUPTION_LEVELS
@@ -77,20 +77,13 @@ def frame_metrics(body: SparseBody, model, pose_6d, betas, root_c, f: dict[str, 
         i = idx[s:s + batch]
         verts = []
         for p6, b in ((pose_6d[i], betas[i]), (f["pose_6d"][i], f["betas"][i])):
-            aa = _rotmat_to_axis_angle(rot6d_to_rotmat(p6))
+            aa = torch.as_tensor(rot6d_to_axis_angle_np(p6.numpy()), dtype=p6.dtype)
             o = model(global_orient=aa[:, 0], body_pose=aa[:, 1:22], left_hand_pose=aa[:, 22:37],
                       right_hand_pose=aa[:, 37:52], betas=b)
             verts.append(o.vertices - o.joints[:, :1])
         errs.append((verts[0] - verts[1]).norm(dim=-1).mean(-1) * 1000)
     out["pve"] = torch.cat(errs).mean()
     return {k: float(v) for k, v in out.items()}
-
-
-def _rotmat_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
-    from scipy.spatial.transform import Rotation
-    shape = R.shape[:-2]
-    return torch.as_tensor(Rotation.from_matrix(R.reshape(-1, 3, 3).double().numpy()).as_rotvec(),
-                           dtype=R.dtype).reshape(*shape, 3)
 
 
 @torch.no_grad()

@@ -17,6 +17,19 @@ NUM_HAND_LOCAL = 42   # 21 points x 2 hands
 MIN_HAND_RADIUS = 1e-3
 
 
+def hand_frame(p: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One hand's frame: (centre (..., 1, 2), RMS radius (..., 1, 1)) of its observed points.
+
+    Args:
+        p: (..., 21, 2) the hand's points; m: (..., 21, 1) float mask.
+    """
+    n = m.sum(-2, keepdim=True).clamp_min(1.0)
+    centre = (p * m).sum(-2, keepdim=True) / n
+    d = (p - centre) * m
+    radius = ((d * d).sum((-2, -1), keepdim=True) / n).sqrt().clamp_min(MIN_HAND_RADIUS)
+    return centre, radius
+
+
 def hand_local(xy: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Hand-normalised keypoints.
 
@@ -30,10 +43,7 @@ def hand_local(xy: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torc
     locs, masks = [], []
     for sl in HAND_SLICES:
         p, m = xy[..., sl, :], mask[..., sl, None]
-        n = m.sum(-2, keepdim=True).clamp_min(1.0)
-        centre = (p * m).sum(-2, keepdim=True) / n
-        d = (p - centre) * m
-        radius = ((d * d).sum((-2, -1), keepdim=True) / n).sqrt().clamp_min(MIN_HAND_RADIUS)
-        locs.append(d / radius)
+        centre, radius = hand_frame(p, m)
+        locs.append((p - centre) * m / radius)
         masks.append(m[..., 0])
     return torch.cat(locs, -2), torch.cat(masks, -1)

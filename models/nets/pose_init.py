@@ -212,8 +212,8 @@ class PoseInitNet(nn.Module):
             # the box information counts only in frames with an observed keypoint: a frame without any
             # (padding before the stream starts, a dropped frame) must not pass through the partial
             # convs as 3 valid channels, rescaled by size / sum ~ 70x
+            # (the ordinary-conv ablation keeps this mask too: an empty frame is missing in both variants)
             seen = (mask.to(x.dtype).sum(-1) > 0).to(x.dtype)[:, None, :]          # (B, 1, T)
-            x = x * torch.cat([torch.ones_like(m), seen.expand(b, N_GLOBAL, t)], 1)
             m = torch.cat([m, seen.expand(b, N_GLOBAL, t)], 1)
         y, m = self.expand(x, m)
         y = self.drop(F.relu(self.expand_bn(y))) * m

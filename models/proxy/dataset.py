@@ -73,9 +73,11 @@ class ProxyWindows(Dataset):
             self._index = np.concatenate([np.stack([np.full(e - s, i), np.arange(s, e)], 1)[::stride]
                                           for i, (s, e) in enumerate(zip(starts[:-1], starts[1:]))])
         else:
-            self._index = np.concatenate([np.stack([np.full(len(ends), i), ends], 1) for i, (s, e) in
-                                          enumerate(zip(starts[:-1], starts[1:]))
-                                          for ends in [np.arange(e - 1, s - 1, -targets)[::-1]]])
+            rows = []
+            for i, (s, e) in enumerate(zip(starts[:-1], starts[1:])):
+                ends = np.arange(e - 1, s - 1, -targets)[::-1]      # last target frame of each chunk
+                rows.append(np.stack([np.full(len(ends), i), ends], 1))
+            self._index = np.concatenate(rows)
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch (a different epoch draws different cameras and corruption)."""
