@@ -56,3 +56,34 @@ def proxy_dataset(tmp_path_factory) -> Path:
                                 hand_sampler=simple_hand_sampler, progress=False)
     assert set(written) == {"train", "val"}
     return root
+
+
+def interrupt_after(args: list, total: int, frames: int = 8, env: dict | None = None,
+                    timeout: float = 180) -> tuple[int, str]:
+    """Run `mocap-live ARGS`, press Ctrl-C (SIGINT) once the progress bar shows `frames` of `total`
+    frames done, and return (exit status, stderr)."""
+    import re
+    import signal
+    import threading
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "mocap.app.cli", *map(str, args)], stderr=subprocess.PIPE,
+                            text=True, env=env)
+    seen: list[str] = []
+
+    def read():
+        while ch := proc.stderr.read(1):
+            seen.append(ch)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        done = [int(m) for m in re.findall(rf"(\d+)/{total}", "".join(seen))]
+        if done and max(done) >= frames:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=60)
+    reader.join(timeout=5)
+    return code, "".join(seen)

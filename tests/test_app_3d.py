@@ -3,12 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
-import subprocess
-import sys
-import threading
-import time
 
 import cv2
 import numpy as np
@@ -20,6 +14,7 @@ from mocap.models.body.smplx_model import load_body_model
 from mocap.models.nets.body_fk import SparseBody
 from nets3d_synth import write_random_nets
 from test_app_errors import assert_one_line_error
+from conftest import interrupt_after
 
 
 @pytest.fixture(scope="module")
@@ -101,30 +96,12 @@ def test_missing_or_corrupt_net_files(run, tmp_path, demo_video, nets_dir, env):
 
 def test_ctrl_c_keeps_a_valid_take(tmp_path, demo_video, nets_dir, env):
     out = tmp_path / "o"
-    proc = subprocess.Popen([sys.executable, "-m", "mocap.app.cli", "--video", str(demo_video), "--headless",
-                             "--out", str(out), "--nets3d", str(nets_dir)], stderr=subprocess.PIPE, text=True,
-                            env=env)
-    seen = []
-
-    def read():
-        while ch := proc.stderr.read(1):
-            seen.append(ch)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        done = [int(m) for m in re.findall(r"(\d+)/230", "".join(seen))]
-        if done and max(done) >= 8:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    code = proc.wait(timeout=60)
-    reader.join(timeout=5)
+    code, err = interrupt_after(["--video", demo_video, "--headless", "--out", out, "--nets3d", nets_dir], 230,
+                                env=env)
     with np.load(out / "keypoints.npz") as z:
         n = len(z["frame_index"])
     if code == 0:   # the clip ended before the signal came (a fast machine): nothing to test
         pytest.skip("the run finished before Ctrl-C")
-    assert code == 130 and "Traceback" not in "".join(seen)
+    assert code == 130 and "Traceback" not in err
     assert 8 <= n < 230
     assert load_take(out / "smplx.npz").num_frames == n

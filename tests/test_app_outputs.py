@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from mocap.models.mocap.readers import read_bvh
 from mocap.models.nets.body_fk import SparseBody
 from nets3d_synth import write_random_nets
 from test_app_errors import assert_one_line_error
+from conftest import interrupt_after
 
 FRAMES = 20
 
@@ -204,29 +204,11 @@ def test_unresolvable_vmc_host_is_one_line_at_start(run, tmp_path, demo_video, n
 
 def test_ctrl_c_still_exports_the_frames_processed(tmp_path, demo_video, nets_dir, env):
     out = tmp_path / "o"
-    proc = subprocess.Popen([sys.executable, "-m", "mocap.app.cli", "--video", str(demo_video), "--headless",
-                             "--out", str(out), "--nets3d", str(nets_dir), "--export", "bvh"],
-                            stderr=subprocess.PIPE, text=True, env=env)
-    seen: list[str] = []
-
-    def read():
-        while ch := proc.stderr.read(1):
-            seen.append(ch)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        done = [int(m) for m in re.findall(r"(\d+)/230", "".join(seen))]
-        if done and max(done) >= 8:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    code = proc.wait(timeout=60)
-    reader.join(timeout=5)
+    code, err = interrupt_after(["--video", demo_video, "--headless", "--out", out, "--nets3d", nets_dir,
+                                 "--export", "bvh"], 230, env=env)
     if code == 0:
         pytest.skip("the run finished before Ctrl-C")
-    assert code == 130 and "Traceback" not in "".join(seen)
+    assert code == 130 and "Traceback" not in err
     n = load_take(out / "smplx.npz").num_frames
     assert 8 <= n < 230
-    assert read_bvh(out / "take.bvh", units_m=1.0).num_frames == n, "".join(seen)
+    assert read_bvh(out / "take.bvh", units_m=1.0).num_frames == n, err

@@ -2,18 +2,13 @@
 from __future__ import annotations
 
 import json
-import re
-import signal
-import subprocess
-import sys
-import threading
-import time
 
 import cv2
 import numpy as np
 
 from mocap.app.timing import summarize, summarize_frames
 from mocap.models.keypoints import Body25
+from conftest import interrupt_after
 
 
 def load_outputs(out):
@@ -85,26 +80,9 @@ def test_ctrl_c_leaves_valid_files(tmp_path, demo_video):
     writer.release()
     total = 3 * len(frames)
     out = tmp_path / "o"
-    proc = subprocess.Popen([sys.executable, "-m", "mocap.app.cli", "--video", str(clip), "--headless",
-                             "--out", str(out)], stderr=subprocess.PIPE, text=True)
-    seen = []
-
-    def read():
-        while ch := proc.stderr.read(1):
-            seen.append(ch)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        done = [int(m) for m in re.findall(rf"(\d+)/{total}", "".join(seen))]
-        if done and max(done) >= 8:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 130
-    reader.join(timeout=5)
-    assert "Traceback" not in "".join(seen)
+    code, err = interrupt_after(["--video", clip, "--headless", "--out", out], total, timeout=120)
+    assert code == 130
+    assert "Traceback" not in err
     npz, timings = load_outputs(out)
     n = len(npz["frame_index"])
     assert 8 <= n < total
