@@ -24,7 +24,12 @@ class TensorSpec:
 
 
 class Engine(Protocol):
-    """A loaded network. `run` maps input name -> array to output name -> array."""
+    """A loaded network. `run` maps input name -> array to output name -> numpy array.
+
+    Input values are numpy arrays or torch tensors (any device): a host back end copies a device
+    tensor to the host, a GPU back end binds a device tensor in place (no copy) and uploads a host
+    array. Outputs always come back as host numpy arrays (they are small: landmarks, scores).
+    """
 
     name: str
     backend: str   # e.g. "onnxruntime"

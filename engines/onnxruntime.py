@@ -58,6 +58,13 @@ def choose_providers(preference: Sequence[str], require: str | None = None) -> l
     return chosen
 
 
+def to_host(value) -> np.ndarray:
+    """A numpy array as is; a torch tensor (any device) as a host numpy array."""
+    if isinstance(value, np.ndarray):
+        return value
+    return value.detach().cpu().numpy()
+
+
 def _specs(args) -> tuple[TensorSpec, ...]:
     return tuple(TensorSpec(a.name, tuple(a.shape), a.type) for a in args)
 
@@ -94,5 +101,5 @@ class OrtEngine:
         self._output_names = [o.name for o in self.outputs]
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        values = self.session.run(self._output_names, dict(feeds))
+        values = self.session.run(self._output_names, {k: to_host(v) for k, v in feeds.items()})
         return dict(zip(self._output_names, values))
