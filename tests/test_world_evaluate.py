@@ -58,3 +58,20 @@ def test_evaluate_and_report_on_a_fake_split(tmp_path):
     assert "| constant velocity |" in md
     with pytest.raises(ValueError, match="no validation sequence is longer"):
         evaluate(tmp_path / "w.pt", tmp_path, window_s=10.0)
+
+
+def test_camera_root_world_inverts_known_extrinsics_and_holds_lost_frames():
+    from mocap.models.world.evaluate_trajectory import camera_root_world
+    from mocap.models.world.stage import rotmat_to_axis_angle
+
+    J, R = straight_walk(T=6)
+    R_w2c = np.repeat(yaw_matrix(2.0)[None] @ np.diag([1.0, -1.0, -1.0]), 6, 0)
+    t_w2c = np.tile([0.1, 1.2, 4.0], (6, 1))
+    root_c = np.einsum("tij,tj->ti", R_w2c, J[:, 0]) + t_w2c
+    poses = np.zeros((6, 165))
+    poses[:, :3] = [rotmat_to_axis_angle(R_w2c[t] @ R[t]) for t in range(6)]
+    valid = np.array([False, True, True, False, True, True])
+    root_w, R_w = camera_root_world({"root_c": root_c, "poses": poses, "valid": valid}, R_w2c, t_w2c)
+    expect = J[[1, 1, 2, 2, 4, 5], 0]                    # before the first body: the first; lost: the last
+    np.testing.assert_allclose(root_w, expect, atol=1e-9)
+    np.testing.assert_allclose(R_w, R[[1, 1, 2, 2, 4, 5]], atol=1e-9)

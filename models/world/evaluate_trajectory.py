@@ -34,6 +34,9 @@ from mocap.models.world.trajectory import (DEFAULT_WEIGHTS, heading_angle, load_
                                            world_from_egocentric)
 
 log = logging.getLogger(__name__)
+CAMERA_BASELINE = "camera root (3D nets, known extrinsics)"
+CAMERA_ALIGNED = "camera root, aligned at the window start"
+HEAD_ON_NETS = "trajectory head on the 3D nets' poses"
 METRICS = ("g_mpjpe_mm", "root_err_m", "drift_m", "heading_err_deg", "accel_err_mps2", "height_err_mm")
 
 
@@ -46,6 +49,53 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def nets_on_proxies(data: str | Path, nets_dir: str | Path, cache: str | Path | None = None) -> dict[str, np.ndarray]:
+    """The shipped 3D nets (pose_init + descent, ONNX Runtime, 1 thread) on every held-out proxy frame's 2D
+    keypoints: what the live 3D stage would hand the world stage (camera space).
+
+    Inputs per frame: the proxy's `k67_px` (pixels of its camera `K`, `image_wh`), visible points with
+    confidence 0.9, the others missing; the stage restarts at each sequence.
+
+    Args:
+        data: folder with proxy_val.npz. nets_dir: folder with pose_init.pt and descent.pt.
+        cache: an npz file to reuse (written when missing; keyed by nothing: delete it when the nets change).
+    Returns:
+        dict (N = all frames of the split): poses (N, 165) axis-angle (root = camera-space orientation),
+        root_c (N, 3) root joint in the camera (metres, OpenCV axes), betas (N, 10), contacts (N, 4),
+        valid (N,) bool.
+    """
+    if cache is not None and Path(cache).is_file():
+        with np.load(cache) as z:
+            return {k: z[k] for k in z.files}
+    from mocap.models.nets.checkpoint import DESCENT_FILE, POSE_INIT_FILE
+    from mocap.models.nets.runtime import Pose3DStage
+
+    with np.load(split_file(data, "val")) as z:
+        px, vis, starts = z["k67_px"], z["visible"], z["seq_start"]
+        Ks, whs = z["K"].astype(np.float64), z["image_wh"]
+    N = px.shape[0]
+    out = {"poses": np.zeros((N, 165), np.float32), "root_c": np.zeros((N, 3), np.float32),
+           "betas": np.zeros((N, 10), np.float32), "contacts": np.zeros((N, 4), np.float32),
+           "valid": np.zeros(N, bool)}
+    stage, key = None, None
+    for k, (s, e) in enumerate(zip(starts[:-1], starts[1:])):
+        if key is None or (tuple(whs[k]), Ks[k].tobytes()) != key:
+            key = (tuple(whs[k]), Ks[k].tobytes())
+            stage = Pose3DStage.from_checkpoints(Path(nets_dir) / POSE_INIT_FILE, Path(nets_dir) / DESCENT_FILE,
+                                                 int(whs[k][0]), int(whs[k][1]), Ks[k])
+        stage.reset()
+        for i in range(s, e):
+            k67 = np.concatenate([px[i], np.where(vis[i], 0.9, 0.0)[:, None]], 1).astype(np.float32)
+            r = stage(k67)
+            out["poses"][i], out["root_c"][i], out["betas"][i] = r.poses, r.root_c, r.betas
+            out["contacts"][i], out["valid"][i] = r.contacts, r.valid
+        log.info("nets on proxy sequence %d/%d", k + 1, len(starts) - 1)
+    if cache is not None:
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(cache, **out)
+    return out
 
 
 def window_metrics(J_gt: np.ndarray, root_pred: np.ndarray, R_pred: np.ndarray, R_gt: np.ndarray,
@@ -80,33 +130,116 @@ def constant_velocity(root_gt: np.ndarray, R_gt: np.ndarray, t0: int, W: int, hi
     return root, np.repeat(R_gt[t0][None], W, 0)
 
 
+def camera_root_world(nets: dict[str, np.ndarray], R_w2c: np.ndarray, t_w2c: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The static-camera baseline: the nets' camera-space root mapped through known extrinsics.
+
+    x_W = R_w2c^T (x_c - t_w2c); a frame without a body (valid False) holds the last valid frame's values
+    (the first valid frame's before it).
+
+    Args:
+        nets: `nets_on_proxies` output for one sequence (T frames): root_c (T, 3) camera, metres; poses
+            (T, 165), the first three the root orientation in the camera; valid (T,).
+        R_w2c, t_w2c: (T, 3, 3), (T, 3) world -> camera (the proxy's true camera).
+    Returns:
+        (root_w (T, 3), R_root_w (T, 3, 3)) in world (y up, metres).
+    """
+    from mocap.models.mocap.motion import axis_angle_to_matrix
+
+    valid = np.asarray(nets["valid"], bool)
+    idx = np.arange(len(valid))
+    if valid.any():
+        last = np.maximum.accumulate(np.where(valid, idx, -1))
+        idx = np.where(last < 0, int(np.argmax(valid)), last)
+    root_c = np.asarray(nets["root_c"], np.float64)[idx]
+    R_c = axis_angle_to_matrix(np.asarray(nets["poses"], np.float64)[idx, :3])
+    R, t = np.asarray(R_w2c, np.float64), np.asarray(t_w2c, np.float64)
+    root_w = np.einsum("tji,tj->ti", R, root_c - t)
+    return root_w, np.einsum("tji,tjk->tik", R, R_c)
+
+
+def nets_features(nets: dict[str, np.ndarray], R_w2c: np.ndarray, fps: float, rig=None) -> np.ndarray:
+    """The trajectory head's input features from the 3D nets' body of one sequence (instead of the truth).
+
+    The nets' camera-space body (forward kinematics of poses and betas, `stage.BodyRig`) is turned into
+    the world's orientation with the known camera rotation (gravity-aligned; the features are heading-
+    and root-relative, so the camera's position does not matter). Frames without a body hold the last.
+
+    Args:
+        nets: one sequence of `nets_on_proxies` (T frames). R_w2c: (T, 3, 3). fps: frame rate.
+        rig: a BodyRig (None: built from the bundled body model).
+    Returns:
+        (T, 126) float32 features (`trajectory.features`).
+    """
+    from mocap.models.world.trajectory import features
+
+    if rig is None:
+        from mocap.models.body.smplx_model import load_body_model
+        from mocap.models.world.stage import BodyRig
+
+        rig = BodyRig.from_model(load_body_model())
+    valid = np.asarray(nets["valid"], bool)
+    idx = np.arange(len(valid))
+    if valid.any():
+        last = np.maximum.accumulate(np.where(valid, idx, -1))
+        idx = np.where(last < 0, int(np.argmax(valid)), last)
+    T = len(idx)
+    J = np.zeros((T, 22, 3))
+    Rr = np.zeros((T, 3, 3))
+    for i, j in enumerate(idx):
+        Jm, _, Rl = rig.forward(nets["poses"][j], nets["betas"][j])
+        J[i], Rr[i] = Jm @ np.asarray(R_w2c[i], np.float64), R_w2c[i].T @ Rl[0]
+    return features(J, Rr, fps)
+
+
 def evaluate(weights: str | Path, data: str | Path, window_s: float = 10.0, stride_s: float = 5.0,
-             history: int = 15, threads: int = 1, extra: dict[str, str | Path] | None = None) -> dict:
+             history: int = 15, threads: int = 1, extra: dict[str, str | Path] | None = None,
+             nets: dict[str, np.ndarray] | None = None) -> dict:
     """Run the evaluation; returns {'windows', 'sequences', 'methods': {name: {metric: mean}}, ...}.
 
-    `extra` maps a label to other weights evaluated on the same windows (ablations)."""
+    `extra` maps a label to other weights evaluated on the same windows (ablations). `nets`
+    (`nets_on_proxies`) adds the static-camera baseline (`camera_root_world`, the proxy's true extrinsics
+    of every frame), as it is (absolute) and translated to the true root at the window start like the
+    others; 'static_methods' then holds every method over the windows of static-camera
+    sequences only."""
     torch.set_num_threads(threads)
-    nets = {"trajectory head (GRU)": load_trajectory_net(weights)}
-    nets.update({label: load_trajectory_net(p) for label, p in (extra or {}).items()})
+    heads = {"trajectory head (GRU)": load_trajectory_net(weights)}
+    heads.update({label: load_trajectory_net(p) for label, p in (extra or {}).items()})
     val = prepare_split(split_file(data, "val"))
     fps = float(val["fps"][0])
-    for net in nets.values():
+    for net in heads.values():
         if abs(fps - net.config.fps) > 1e-6:
             raise ValueError(f"the net was trained at {net.config.fps} fps, the data is at {fps} fps")
     W, stride = int(round(window_s * fps)), int(round(stride_s * fps))
-    rows: dict[str, list[dict]] = {name: [] for name in nets}
+    rows: dict[str, list[dict]] = {name: [] for name in heads}
     rows.update({"constant velocity": [], "standing still": []})
+    if nets is not None:
+        rows[CAMERA_BASELINE], rows[CAMERA_ALIGNED], rows[HEAD_ON_NETS] = [], [], []
+        with np.load(split_file(data, "val")) as z:
+            cam_R, cam_t, modes = z["R_w2c"], z["t_w2c"], z["camera_mode"]
+        from mocap.models.body.smplx_model import load_body_model
+        from mocap.models.world.stage import BodyRig
+
+        rig = BodyRig.from_model(load_body_model())
+    static_rows: dict[str, list[dict]] = {name: [] for name in rows}
     seqs, ms_per_frame = 0, []
     starts = val["seq_start"]
-    for s, e in zip(starts[:-1], starts[1:]):
+    for k, (s, e) in enumerate(zip(starts[:-1], starts[1:])):
         L = int(e - s)
         if L < history + W:
             continue
         seqs += 1
         J, R = val["joints_w"][s:e], val["R_root"][s:e]
         root = J[:, 0]
+        static_seq = nets is not None and str(modes[k]) == "static"
+        if nets is not None:
+            seq_nets = {key: v[s:e] for key, v in nets.items()}
+            cam_root, cam_Rw = camera_root_world(seq_nets, cam_R[s:e], cam_t[s:e])
+            with torch.no_grad():
+                f_nets = nets_features(seq_nets, cam_R[s:e].astype(np.float64), fps, rig)
+                psi_nets = heads["trajectory head (GRU)"](torch.as_tensor(f_nets)[None])[0][0].double().numpy()
         psis = {}
-        for name, net in nets.items():
+        for name, net in heads.items():
             t = time.perf_counter()
             with torch.no_grad():
                 psi, _ = net(torch.as_tensor(val["feats"][s:e])[None])
@@ -121,11 +254,27 @@ def evaluate(weights: str | Path, data: str | Path, window_s: float = 10.0, stri
             for name, still in (("constant velocity", False), ("standing still", True)):
                 r_b, R_b = constant_velocity(root, R, t0, W, history, still)
                 rows[name].append(window_metrics(J[sl], r_b, R_b, R[sl], fps))
+            if nets is not None:
+                rows[CAMERA_BASELINE].append(window_metrics(J[sl], cam_root[sl], cam_Rw[sl], R[sl], fps))
+                shifted = cam_root[sl] + (root[t0] - cam_root[t0])
+                rows[CAMERA_ALIGNED].append(window_metrics(J[sl], shifted, cam_Rw[sl], R[sl], fps))
+                r_pred, R_pred, _ = world_from_egocentric(psi_nets[sl], root[t0, [0, 2]], float(heading_angle(R[t0])))
+                rows[HEAD_ON_NETS].append(window_metrics(J[sl], r_pred, R_pred, R[sl], fps))
+            if static_seq:
+                for name in rows:
+                    static_rows[name].append(rows[name][-1])
     if not rows["constant velocity"]:
         raise ValueError(f"no validation sequence is longer than {history + W} frames")
     methods = {name: {m: float(np.mean([r[m] for r in rs])) for m in METRICS} for name, rs in rows.items()}
     medians = {name: {m: float(np.median([r[m] for r in rs])) for m in METRICS} for name, rs in rows.items()}
-    return {"window_s": window_s, "stride_s": stride_s, "history_frames": history, "fps": fps,
+    extra_out = {}
+    if nets is not None and static_rows["constant velocity"]:
+        extra_out = {"static_windows": len(static_rows["constant velocity"]),
+                     "static_methods": {name: {m: float(np.mean([r[m] for r in rs])) for m in METRICS}
+                                        for name, rs in static_rows.items()},
+                     "static_medians": {name: {m: float(np.median([r[m] for r in rs])) for m in METRICS}
+                                        for name, rs in static_rows.items()}}
+    return {**extra_out, "window_s": window_s, "stride_s": stride_s, "history_frames": history, "fps": fps,
             "windows": len(rows["constant velocity"]), "sequences": seqs, "methods": methods, "medians": medians,
             "net_ms_per_frame_batched": float(np.mean(ms_per_frame))}
 
@@ -142,6 +291,13 @@ def write_report(results: list[dict], out: Path, weights: str, data: str) -> Pat
              "causally since the start of its sequence. Baselines start from the same state and extrapolate from the "
              f"{results[0]['history_frames']} frames before the window (constant velocity: mean horizontal root "
              "velocity, constant heading, height and tilt).", ""]
+    if any("static_methods" in r for r in results):
+        lines += ["Static-camera baseline: the shipped 3D nets (pose_init + descent) run on each sequence's 2D keypoints "
+                  "(the proxies' visible K67 pixels), their camera-space root joint and orientation mapped to the world "
+                  "through the proxy's true camera (known extrinsics, per frame): absolute, never given the true start; "
+                  "the 'aligned' row translates it onto the true root at the window start like the other methods. "
+                  "The trajectory head's rows use the true body poses as input, except 'trajectory head on the 3D nets' "
+                  "poses' (the nets' body, gravity-aligned with the true camera rotation).", ""]
     for r in results:
         lines += [f"## {r['window_s']:g} s windows (stride {r['stride_s']:g} s): {r['windows']} windows from "
                   f"{r['sequences']} sequences", "",
@@ -152,6 +308,16 @@ def write_report(results: list[dict], out: Path, weights: str, data: str) -> Pat
                          f"{m['heading_err_deg']:.1f} | {m['accel_err_mps2']:.2f} | {m['height_err_mm']:.0f} |")
         lines += ["", "Medians over windows: " + "; ".join(
             f"{n}: G-MPJPE {m['g_mpjpe_mm']:.0f} mm, drift {m['drift_m']:.3f} m" for n, m in r["medians"].items()), ""]
+        if "static_methods" in r:
+            lines += [f"Static-camera sequences only: {r['static_windows']} of these windows.", "",
+                      "| method | G-MPJPE (mm) | root err (m) | drift at end (m) | heading err (deg) | accel err "
+                      "(m/s^2) | height err (mm) |", "|---|---|---|---|---|---|---|"]
+            for name, m in r["static_methods"].items():
+                lines.append(f"| {name} | {m['g_mpjpe_mm']:.0f} | {m['root_err_m']:.3f} | {m['drift_m']:.3f} | "
+                             f"{m['heading_err_deg']:.1f} | {m['accel_err_mps2']:.2f} | {m['height_err_mm']:.0f} |")
+            lines += ["", "Medians: " + "; ".join(
+                f"{n}: G-MPJPE {m['g_mpjpe_mm']:.0f} mm, drift {m['drift_m']:.3f} m"
+                for n, m in r["static_medians"].items()), ""]
     lines += [f"Net cost (whole sequence at once, per frame): {results[0]['net_ms_per_frame_batched']:.3f} ms.", ""]
     md = out / "README.md"
     md.write_text("\n".join(lines))
@@ -164,12 +330,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
     ap.add_argument("--out", default="benchmarks/reports/trajectory")
     ap.add_argument("--windows", default="10,2", help="window lengths in seconds, comma separated")
+    ap.add_argument("--nets3d", help="folder with pose_init.pt and descent.pt: add the static-camera baseline "
+                    "(the nets' camera-space root through the known extrinsics)")
+    ap.add_argument("--nets-cache", help="npz file caching the nets' outputs on the split (made when missing)")
     ap.add_argument("--extra", action="append", default=[], metavar="LABEL=PATH",
                     help="other weights to evaluate on the same windows (repeatable)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     extra = dict(e.split("=", 1) for e in args.extra)
-    results = [evaluate(args.weights, args.data, window_s=float(w), stride_s=float(w) / 2, extra=extra)
+    nets = nets_on_proxies(args.data, args.nets3d, args.nets_cache) if args.nets3d else None
+    results = [evaluate(args.weights, args.data, window_s=float(w), stride_s=float(w) / 2, extra=extra, nets=nets)
                for w in args.windows.split(",")]
     print(write_report(results, Path(args.out), args.weights, args.data).read_text())
     return 0
