@@ -257,3 +257,26 @@ class FrontendConfig:
     pose: PoseConfig = field(default_factory=PoseConfig)
     hands: HandsConfig = field(default_factory=HandsConfig)
     enable_hands: bool = True
+    # Ours: where the crops are made (ImageToTensor). "opencv": numpy + OpenCV on the CPU, byte for
+    # byte MediaPipe's crops (crop.py; the faster path on a CPU). "torch": each frame is uploaded once
+    # to `device` and every crop is made there by grid_sample (crop_torch.py), the batch handed to
+    # the engine as a device tensor; on a GPU this keeps the crops off the host. Post-processing
+    # stays NumPy either way. MMPose body nets keep their own OpenCV crop.
+    preprocess: Literal["opencv", "torch"] = "opencv"
+    device: str = "cpu"  # torch device of the "torch" path, e.g. "cuda", "cuda:1", "cpu"
+
+    def __post_init__(self):
+        if self.preprocess not in ("opencv", "torch"):
+            raise ValueError(f"FrontendConfig.preprocess={self.preprocess!r} must be 'opencv' or 'torch'")
+        if self.preprocess == "opencv" and self.device != "cpu":
+            raise ValueError(f"FrontendConfig.device={self.device!r} needs preprocess='torch' "
+                             "(OpenCV crops run on the CPU)")
+
+    @classmethod
+    def for_device(cls, device: str = "cpu", **kw) -> "FrontendConfig":
+        """The pre-processing that suits nets running on `device`: OpenCV crops for "cpu", torch crops
+        on the device otherwise (e.g. "cuda" when the CUDA or TensorRT back end runs the nets).
+        Other fields as keyword arguments."""
+        if device == "cpu":
+            return cls(**kw)
+        return cls(preprocess="torch", device=device, **kw)

@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence, Union
 
 import cv2
 import numpy as np
 
 from .config import CropSpec
 from .rect import NormalizedRect
+
+if TYPE_CHECKING:
+    import torch
+
+# A frame as the stages take it: (H, W, 3) uint8 RGB, numpy (OpenCV crops) or a torch tensor on the
+# pre-processing device (torch crops, crop_torch.py).
+Image = Union[np.ndarray, "torch.Tensor"]
 
 _BORDER = {"zero": cv2.BORDER_CONSTANT, "replicate": cv2.BORDER_REPLICATE}
 
@@ -193,3 +200,18 @@ def crop_rois(
         if lo != 0.0:
             batch[i] += np.float32(lo)
     return batch, pads
+
+
+def crop_image(image: Image, rects: Sequence[NormalizedRect | None], spec: CropSpec,
+               out: np.ndarray | None = None):
+    """`crop_rois` for a numpy image (OpenCV, on the CPU); for a torch tensor (any device) the same
+    crops in torch (crop_torch.crop_rois, `out` unused), the batch then a tensor on that device.
+
+    Returns:
+        (batch (N, th, tw, 3) float32 in spec.value_range, paddings (N, 4) numpy [l, t, r, b]).
+    """
+    if isinstance(image, np.ndarray):
+        return crop_rois(image, rects, spec, out=out)
+    from .crop_torch import crop_rois as crop_rois_torch
+
+    return crop_rois_torch(image, rects, spec)

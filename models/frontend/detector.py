@@ -12,7 +12,7 @@ from mocap.engines.base import Engine
 
 from .anchors import ssd_anchors
 from .config import CropSpec, DetectionDecodeOptions, NmsOptions, SsdAnchorOptions
-from .crop import crop_rois
+from .crop import Image, crop_image
 from .detection import Detections, decode_detections, remove_detection_letterbox, weighted_nms
 from .netio import BoundNet
 
@@ -32,9 +32,9 @@ class SsdDetector:
         self.anchors = ssd_anchors(anchors)
         self._buf = np.empty((1, h, w, 3), np.float32)
 
-    def __call__(self, rgb: np.ndarray) -> Detections:
-        """rgb: (H, W, 3) uint8 RGB image."""
-        batch, pads = crop_rois(rgb, [None], self.crop, out=self._buf)
+    def __call__(self, rgb: Image) -> Detections:
+        """rgb: (H, W, 3) uint8 RGB image, numpy or a torch tensor (crop.crop_image)."""
+        batch, pads = crop_image(rgb, [None], self.crop, out=self._buf)
         out = self.net(batch)
         dets = decode_detections(out["boxes"][0], out["scores"][0], self.anchors, self.decode, self.min_score)
         dets = weighted_nms(dets, self.nms.min_suppression_threshold)

@@ -21,7 +21,7 @@ import numpy as np
 from mocap.engines.base import Engine
 
 from .config import HandsConfig, PalmFallbackConfig
-from .crop import crop_rois
+from .crop import Image, crop_image
 from .detector import SsdDetector
 from .landmarks import decode_hand_landmarks, decode_recrop_points, project_landmarks, remove_landmark_letterbox
 from .netio import BoundNet
@@ -42,10 +42,10 @@ class HandRecropNet:
         self.net = BoundNet(engine, "image", {"points": (4,)}, (w, h))
         self._buf = np.empty((2, h, w, 3), np.float32)
 
-    def __call__(self, rgb: np.ndarray, rects: list[NormalizedRect]) -> list[NormalizedRect]:
+    def __call__(self, rgb: Image, rects: list[NormalizedRect]) -> list[NormalizedRect]:
         cfg = self.cfg
         H, W = rgb.shape[:2]
-        batch, pads = crop_rois(rgb, rects, cfg.recrop_crop, out=self._buf)
+        batch, pads = crop_image(rgb, rects, cfg.recrop_crop, out=self._buf)
         pts = decode_recrop_points(self.net(batch)["points"], cfg.recrop_crop.size)  # (N, 2, 2)
         out = []
         for i, rect in enumerate(rects):
@@ -64,10 +64,10 @@ class HandLandmarkNet:
         self.net = BoundNet(engine, "image", {"landmarks": (63,), "hand_flag": (1,), "handedness": (1,)}, (w, h))
         self._buf = np.empty((2, h, w, 3), np.float32)
 
-    def __call__(self, rgb: np.ndarray, rects: list[NormalizedRect]) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, rgb: Image, rects: list[NormalizedRect]) -> tuple[np.ndarray, np.ndarray]:
         """Returns (landmarks (N, 21, 3) image-normalised [x, y, z], presence (N,))."""
         cfg = self.cfg
-        batch, pads = crop_rois(rgb, rects, cfg.landmark_crop, out=self._buf)
+        batch, pads = crop_image(rgb, rects, cfg.landmark_crop, out=self._buf)
         out = self.net(batch)
         lm = decode_hand_landmarks(out["landmarks"], cfg.landmark_crop.size, cfg.normalize_z)
         lm = np.stack([project_landmarks(remove_landmark_letterbox(lm[i], pads[i]), r) for i, r in enumerate(rects)])
@@ -113,9 +113,10 @@ class HandTracker:
         self.frame = 0
         self.last_palm = [-10**9, -10**9]  # frame index of the last palm search per side
 
-    def __call__(self, rgb: np.ndarray, anchors: np.ndarray | None, wrist_visibility: np.ndarray | None,
+    def __call__(self, rgb: Image, anchors: np.ndarray | None, wrist_visibility: np.ndarray | None,
                  body_scale_px: float = 0.0) -> HandsResult:
         """Args:
+            rgb: (H, W, 3) uint8 RGB, numpy or a torch tensor on the pre-processing device.
             anchors: (2, 3, 2) image-normalised [left, right] x [wrist, pinky, index] from the body
                 stage, or None when there is no body (then there are no hands, as in Holistic).
             wrist_visibility: (2,) smoothed wrist visibility.

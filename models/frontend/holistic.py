@@ -65,6 +65,11 @@ class Frontend:
         self.hands = hands if config.enable_hands else None
         self.config = config
         self.engines: list = []  # the engines behind the stages (for reporting the provider)
+        self._device = None  # the torch device of the crops (config.preprocess == "torch"), else None
+        if config.preprocess == "torch":
+            from .crop_torch import check_device
+
+            self._device = check_device(config.device)
         self._last_t: float | None = None
         self._hand_smoothers = None
         if config.hands.smoothing is not None:
@@ -78,6 +83,8 @@ class Frontend:
         """Load the MediaPipe nets (ONNX) from model_dir (default: the package's models/onnx).
 
         Args:
+            config: front-end options; `FrontendConfig.for_device("cuda")` makes the crops on the
+                GPU (torch) for nets that run there.
             ort: ONNX Runtime settings for every net (on the 2-core development machine
                 threads=1 is faster than 2: intra-op threads spin against each other).
             body: another body stage to use instead of BlazePose; the pose nets are then not loaded.
@@ -85,6 +92,7 @@ class Frontend:
                 (the MediaPipe pose detector still finds the person when tracking is lost).
         Raises:
             EngineError: a model file is missing, unreadable or lacks the contract's names.
+            ValueError: config.device does not exist here (torch pre-processing).
         """
         d = Path(model_dir) if model_dir is not None else default_model_dir()
         engines: list[OrtEngine] = []
@@ -140,6 +148,14 @@ class Frontend:
         """
         return self.process_hands(rgb, self.process_body(rgb, timestamp_s), timestamp_s)
 
+    def _upload(self, rgb: np.ndarray):
+        """The frame for the crops: `rgb` itself (OpenCV path), or a uint8 torch tensor on the device."""
+        if self._device is None:
+            return rgb
+        from .crop_torch import upload
+
+        return upload(rgb, self._device)
+
     def process_body(self, rgb: np.ndarray, timestamp_s: float) -> BodyResult:
         """The body stage of one frame. With `process_hands` it may run in another thread, so the
         body of frame t+1 overlaps the hands of frame t (each stage keeps its own state)."""
@@ -151,7 +167,10 @@ class Frontend:
                              "call reset() for a new stream")
         self._last_t = timestamp_s
         t_start = time.perf_counter()
-        body = self.body(rgb, timestamp_s)
+        image = self._upload(rgb)
+        body = self.body(image if getattr(self.body, "takes_device_image", False) else rgb, timestamp_s)
+        if self._device is not None:
+            body.device_image = image
         body.timings_ms["body_stage"] = (time.perf_counter() - t_start) * 1e3
         return body
 
@@ -159,6 +178,10 @@ class Frontend:
         """The hand stage of one frame and the K67 assembly, after `process_body` of that frame."""
         t_start = time.perf_counter()
         H, W = rgb.shape[:2]
+        image = rgb
+        if self._device is not None:  # the frame process_body uploaded (uploaded here if there is none)
+            image = body.device_image if body.device_image is not None else self._upload(rgb)
+            body.device_image = None
         k67 = np.zeros((NUM_K67, 3), np.float32)
         k67_raw = np.zeros((NUM_K67, 3), np.float32)
         timings = dict(body.timings_ms)
@@ -170,7 +193,7 @@ class Frontend:
             k67[LEFT_HAND], k67[RIGHT_HAND] = body.hands_px
             k67_raw[LEFT_HAND], k67_raw[RIGHT_HAND] = body.hands_px_raw
         elif self.hands is not None:
-            hands_res = self.hands(rgb, body.hand_anchors if body.found else None,
+            hands_res = self.hands(image, body.hand_anchors if body.found else None,
                                    body.wrist_visibility, body.scale_px)
             timings.update(hands_res.timings_ms)
             to_px = np.array([W, H], np.float32)

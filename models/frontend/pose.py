@@ -16,7 +16,7 @@ from mocap.engines.base import Engine
 from mocap.models.keypoints import BLAZEPOSE_TO_BODY25, remap
 
 from .config import PoseConfig
-from .crop import crop_rois
+from .crop import Image, crop_image
 from .detection import Detections
 from .detector import SsdDetector
 from .landmarks import decode_pose_landmarks, project_landmarks, refine_from_heatmap, remove_landmark_letterbox
@@ -53,10 +53,17 @@ class BodyResult:
     hands_px: np.ndarray | None = None
     hands_px_raw: np.ndarray | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # FrontendConfig.preprocess == "torch": the frame as uploaded for this frame's crops (a torch
+    # tensor), handed to the hand stage so each frame is uploaded once; the hand stage drops it.
+    device_image: object | None = None
 
 
 class BodyStage(Protocol):
-    """What the composition needs from a body net; BlazePoseTracker is one, MMPose may be another."""
+    """What the composition needs from a body net; BlazePoseTracker is one, MMPose may be another.
+
+    A stage with a true class attribute `takes_device_image` is handed the torch frame when the
+    front end pre-processes in torch (FrontendConfig.preprocess); others get the numpy frame.
+    """
 
     def __call__(self, rgb: np.ndarray, timestamp_s: float) -> BodyResult: ...
 
@@ -85,11 +92,12 @@ class PoseLandmarkNet:
                                               "heatmap": (h // 4, w // 4, n)}, (w, h))
         self._buf = np.empty((1, h, w, 3), np.float32)
 
-    def __call__(self, rgb: np.ndarray, rect: NormalizedRect, always: bool = False) -> tuple[np.ndarray | None, float]:
-        """Returns (landmarks (39, 5) [x, y, z, visibility, presence] image-normalised, or None when
-        the flag is not above min_tracking_confidence and not `always`; the flag)."""
+    def __call__(self, rgb: Image, rect: NormalizedRect, always: bool = False) -> tuple[np.ndarray | None, float]:
+        """rgb: (H, W, 3) uint8 RGB, numpy or torch (crop.crop_image). Returns (landmarks (39, 5)
+        [x, y, z, visibility, presence] image-normalised, or None when the flag is not above
+        min_tracking_confidence and not `always`; the flag)."""
         cfg = self.cfg
-        batch, pads = crop_rois(rgb, [rect], cfg.landmark_crop, out=self._buf)
+        batch, pads = crop_image(rgb, [rect], cfg.landmark_crop, out=self._buf)
         out = self.net(batch)
         flag = float(out["pose_flag"][0, 0])
         if not flag > cfg.min_tracking_confidence and not always:  # ThresholdingCalculator, strict '>'
@@ -110,6 +118,8 @@ def detection_to_pose_rect(dets: Detections, image_wh, cfg: PoseConfig) -> Norma
 class BlazePoseTracker:
     """The MediaPipe pose body stage (tracking, smoothing, next-frame ROI from smoothed aux points)."""
 
+    takes_device_image = True  # its crops accept a torch frame (FrontendConfig.preprocess = "torch")
+
     def __init__(self, detector: SsdDetector, landmark_net: PoseLandmarkNet, cfg: PoseConfig,
                  hand_points: tuple[tuple[int, int, int], tuple[int, int, int]] = ((15, 17, 19), (16, 18, 20))):
         self.detector = detector
@@ -127,7 +137,8 @@ class BlazePoseTracker:
         for s in (self.lm_smoother, self.aux_smoother, self.vis_smoother, self.aux_vis_smoother):
             s.reset()
 
-    def __call__(self, rgb: np.ndarray, timestamp_s: float) -> BodyResult:
+    def __call__(self, rgb: Image, timestamp_s: float) -> BodyResult:
+        """rgb: (H, W, 3) uint8 RGB, numpy or a torch tensor on the pre-processing device."""
         cfg = self.cfg
         H, W = rgb.shape[:2]
         wh = (W, H)
