@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.engines.base import EngineError
+from mocap.engines.cache import sha256_file  # noqa: F401  (re-exported: export/trajectory.py)
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,6 @@ POSE_INIT_INPUTS = ("k67_xy", "mask", "global_info")
 POSE_INIT_OUTPUTS = ("pose_6d", "betas", "cam_crop", "root_c", "contacts")
 DESCENT_INPUTS = ("pose_6d", "betas", "root_c", "k67_xy", "mask", "global_info")
 DESCENT_OUTPUTS = ("pose_6d_refined", "betas_refined", "root_c_refined")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_inputs(name: str, batch: int = 3, seed: int = 0) -> dict[str, np.ndarray]:
@@ -179,7 +172,7 @@ def net_onnx(name: str, checkpoint: str | os.PathLike, cache: str | os.PathLike 
     if not checkpoint.is_file():
         raise EngineError(f"net file not found: {checkpoint}")
     if cache is None:
-        from mocap.export.cli import default_cache_dir
+        from mocap.engines.select import default_cache_dir
 
         cache = default_cache_dir()
     cache = Path(cache)
