@@ -20,8 +20,8 @@ import torch
 
 from mocap.models.frontend.config import CropSpec, FrontendConfig
 from mocap.models.frontend.crop import crop_image, crop_rois
-from mocap.models.frontend.crop_torch import (check_device, crop_rois as crop_rois_torch, inverse_crop_matrices,
-                                              source_region, upload, warp_rois)
+from mocap.models.frontend.crop_torch import (check_device, crop_rois as crop_rois_torch, device_for_provider,
+                                              inverse_crop_matrices, source_region, upload, warp_rois)
 from mocap.models.frontend.rect import NormalizedRect
 
 # Worst pixel: OpenCV rounds each source coordinate to 1/32 px (error <= 1/64 px); on a 0 -> 255 step
@@ -202,6 +202,9 @@ def test_config_switch():
         FrontendConfig(device="cuda")
     with pytest.raises(ValueError, match="must be 'opencv' or 'torch'"):
         FrontendConfig(preprocess="cupy")
+    assert device_for_provider("CPUExecutionProvider") == "cpu"
+    assert device_for_provider("CPUExecutionProvider+CUDAExecutionProvider") == (
+        "cuda" if torch.cuda.is_available() else "cpu")
     assert check_device("cpu") == torch.device("cpu")
     with pytest.raises(ValueError):
         check_device("nonsense")

@@ -121,6 +121,20 @@ def test_torch_preprocess_reports_bad_device():
         Frontend.from_onnx(config=FrontendConfig.for_device("cuda"))
 
 
+def test_use_device_switches_after_loading():
+    fe = Frontend(body=None, hands=None, config=FrontendConfig(enable_hands=False))
+    fe.use_device("cpu")
+    assert fe.config.preprocess == "opencv" and fe._upload(np.zeros((2, 2, 3), np.uint8)).__class__ is np.ndarray
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA"):
+            fe.use_device("cuda")
+        assert fe.config.preprocess == "opencv"
+    else:
+        fe.use_device("cuda")
+        assert (fe.config.preprocess, fe.config.device) == ("torch", "cuda")
+        assert fe._upload(np.zeros((2, 2, 3), np.uint8)).device.type == "cuda"
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (torch.cuda.is_available() is False)")
 def test_cuda_preprocess_matches_opencv(frames, reference):
     """On a GPU: crops on the device (the engine copies them to the host when it runs on the CPU)."""

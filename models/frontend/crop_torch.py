@@ -195,5 +195,19 @@ def check_device(device: str) -> torch.device:
     return dev
 
 
-__all__ = ["inverse_crop_matrices", "source_region", "grid_matrices", "sampling_grid", "warp_rois", "crop_rois",
+# What runs the nets -> where their crops are best made: on an NVIDIA GPU the crops stay there.
+_GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider", "cuda", "tensorrt")
+
+
+def device_for_provider(provider: str) -> str:
+    """The pre-processing device for nets run by `provider`: "cuda" when torch sees a CUDA device
+    and the provider is ONNX Runtime's CUDA or TensorRT provider or the TensorRT back end (in a
+    "+"-joined list such as Frontend.provider, any one of them); "cpu" otherwise (OpenCV crops)."""
+    parts = provider.split("+")
+    if any(p in _GPU_PROVIDERS for p in parts) and torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+__all__ = ["device_for_provider", "inverse_crop_matrices", "source_region", "grid_matrices", "sampling_grid", "warp_rois", "crop_rois",
            "upload", "check_device"]

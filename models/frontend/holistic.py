@@ -6,7 +6,7 @@ tracker. One object per video stream, owned by one thread; timestamps must incre
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +147,22 @@ class Frontend:
             ValueError: wrong image type/shape, or a timestamp not after the previous one.
         """
         return self.process_hands(rgb, self.process_body(rgb, timestamp_s), timestamp_s)
+
+    def use_device(self, device: str) -> None:
+        """Make the crops where the nets run, after loading: OpenCV crops for "cpu", torch crops on
+        `device` otherwise (as FrontendConfig.for_device). Call between streams, not mid-frame.
+
+        Raises:
+            ValueError: the device does not exist here.
+        """
+        if device == "cpu":
+            self._device = None
+            self.config = replace(self.config, preprocess="opencv", device="cpu")
+            return
+        from .crop_torch import check_device
+
+        self._device = check_device(device)
+        self.config = replace(self.config, preprocess="torch", device=device)
 
     def _upload(self, rgb: np.ndarray):
         """The frame for the crops: `rgb` itself (OpenCV path), or a uint8 torch tensor on the device."""
