@@ -100,14 +100,28 @@ class CaptureThread(threading.Thread):
     """Reads frames into a bounded queue.
 
     Live sources: the newest frame wins; a frame still waiting when a new one arrives is
-    dropped and counted. Files: nothing is dropped (the reader waits for room).
+    dropped and counted. Files: nothing is dropped (the reader waits for room), unless `paced`:
+    then frame i is handed on no earlier than i / fps after the first, as a camera delivers it
+    (`captured_at` is that moment), and the newest frame wins as for a camera.
     """
 
     def __init__(self, source: VideoSource, out: "queue.Queue[Frame | None]",
-                 stop: threading.Event, max_frames: int | None = None):
+                 stop: threading.Event, max_frames: int | None = None, paced: bool = False):
         super().__init__(name="capture", daemon=True)
         self.source, self.out, self.stop, self.max_frames = source, out, stop, max_frames
+        self.paced = bool(paced) and not source.is_live
         self.dropped = 0
+        self._t0: float | None = None
+
+    def _wait_until_due(self, frame: Frame) -> None:
+        """Paced file: sleep until the frame's time (index / fps after the first frame); stamp it then."""
+        now = time.perf_counter()
+        if self._t0 is None:
+            self._t0 = now
+        delay = self._t0 + frame.index / self.source.fps - now
+        if delay > 0:
+            self.stop.wait(delay)
+        frame.captured_at = time.perf_counter()
 
     def run(self) -> None:
         try:
@@ -119,7 +133,9 @@ class CaptureThread(threading.Thread):
                     break
                 frame.read_ms = (time.perf_counter() - t) * 1e3
                 n += 1
-                if self.source.is_live:
+                if self.paced:
+                    self._wait_until_due(frame)
+                if self.source.is_live or self.paced:
                     self._put_newest(frame)
                 else:
                     self._put_blocking(frame)

@@ -24,6 +24,21 @@ PROVIDER_CHOICES = {
 }
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """"640x480" -> (640, 480); argparse type of --view-size and mocap-bench --render.
+
+    Raises:
+        argparse.ArgumentTypeError: not W x H with both at least 16.
+    """
+    try:
+        w, h = (int(v) for v in text.lower().replace("*", "x").split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x480, got {text!r}") from None
+    if min(w, h) < 16:
+        raise argparse.ArgumentTypeError(f"a view of at least 16x16 pixels, got {text!r}")
+    return w, h
+
+
 def add_source_args(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, metavar="N", help="camera index (live: newest frame wins)")
@@ -63,6 +78,7 @@ def live_config_from_args(args: argparse.Namespace, **overrides):
         progress=not getattr(args, "no_progress", False), overlap=not args.no_overlap,
         pose3d=not args.no_3d, nets3d=args.nets3d, world=getattr(args, "world", "static"),
         camera_file=getattr(args, "camera_file", None), save_world_video=getattr(args, "save_world_video", False),
+        view_size=getattr(args, "view_size", None), realtime=getattr(args, "realtime", False),
     )
     fields.update(overrides)
     return LiveConfig(**fields)
@@ -83,6 +99,13 @@ def parser() -> argparse.ArgumentParser:
                       help="always open a window")
     p.add_argument("--save-video", action="store_true", help="also write overlay.mp4 with the 2D overlay")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--view-size", type=parse_size, metavar="WxH",
+                   help="draw the overlay (the frame letterboxed into it) and the world view at this size, "
+                        "in the window and the saved videos (default: the overlay at the frame's size, the world "
+                        "view 640x480); smaller is cheaper")
+    p.add_argument("--realtime", action="store_true",
+                   help="read a --video file at its frame rate like a camera: late frames are dropped, and "
+                        "capture-to-result latency means what it does live")
     p.add_argument("--export", metavar="FORMATS",
                    help="at the end of the take, also write it as take.bvh / take.glb / take.fbx in --out "
                         "(comma-separated: bvh, glb, fbx; FBX needs Blender); see docs/outputs.md")

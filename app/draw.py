@@ -1,6 +1,7 @@
 """Drawing the 2D overlay (K67 skeleton, crop ROIs, a status line) onto BGR frames."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 import cv2
@@ -31,6 +32,55 @@ def rect_corners_px(x_center: float, y_center: float, width: float, height: floa
     return rot + (x_center * w_img, y_center * h_img)
 
 
+@dataclass(frozen=True)
+class Letterbox:
+    """A frame resized to fit a view of `size` (W, H), aspect kept, centred on black bars.
+
+    Pixel coordinates of the frame map to the view by ``x' = scale * x + tx`` (and y likewise), the same
+    map cv2.resize applies to pixel centres, so keypoints and the camera follow the resized picture.
+    """
+
+    size: tuple[int, int]     # (W, H) of the view
+    inner: tuple[int, int]    # (w, h) of the resized frame inside it
+    offset: tuple[int, int]   # (x, y) of its top-left corner in the view
+    scale: float
+    frame: tuple[int, int]    # (W, H) of the frame
+
+    @classmethod
+    def fit(cls, frame_wh: tuple[int, int], size: tuple[int, int]) -> "Letterbox":
+        (fw, fh), (W, H) = frame_wh, size
+        s = min(W / fw, H / fh)
+        w, h = min(W, max(1, round(fw * s))), min(H, max(1, round(fh * s)))
+        return cls((int(W), int(H)), (w, h), ((W - w) // 2, (H - h) // 2), s, (int(fw), int(fh)))
+
+    @property
+    def identity(self) -> bool:
+        return self.inner == self.size and self.scale == 1.0
+
+    def shift(self) -> np.ndarray:
+        """(2,) translation of the pixel map (offset plus cv2.resize's half-pixel centring)."""
+        return np.array(self.offset, np.float64) + 0.5 * (self.scale - 1.0)
+
+    def image(self, bgr: np.ndarray) -> np.ndarray:
+        """A new (H, W, 3) view image: the frame resized into it, black around (the frame itself untouched)."""
+        W, H = self.size
+        (w, h), (x, y) = self.inner, self.offset
+        out = np.zeros((H, W, 3), np.uint8)
+        cv2.resize(bgr, (w, h), dst=out[y:y + h, x:x + w], interpolation=cv2.INTER_LINEAR)
+        return out
+
+    def points(self, xy: np.ndarray) -> np.ndarray:
+        """(..., 2) frame pixels -> view pixels."""
+        return np.asarray(xy, np.float64) * self.scale + self.shift()
+
+    def camera(self, K: np.ndarray) -> np.ndarray:
+        """(3, 3) intrinsics of the frame -> the intrinsics that project into the view."""
+        K2 = np.array(K, np.float64)
+        K2[:2] *= self.scale
+        K2[:2, 2] += self.shift()
+        return K2
+
+
 def draw_k67(bgr: np.ndarray, k67: np.ndarray, min_conf: float = 0.3) -> None:
     """Draw skeleton edges whose two ends are above min_conf, in place. k67: (67, 3) px."""
     ok = k67[:, 2] > min_conf
@@ -44,13 +94,16 @@ def draw_k67(bgr: np.ndarray, k67: np.ndarray, min_conf: float = 0.3) -> None:
         cv2.circle(bgr, tuple(pts[i]), thick + 1, colour, -1, cv2.LINE_AA)
 
 
-def draw_rois(bgr: np.ndarray, rois: Iterable) -> None:
-    """Outline each ROI (objects with x_center, y_center, width, height, rotation), in place."""
-    h, w = bgr.shape[:2]
+def draw_rois(bgr: np.ndarray, rois: Iterable, view: Letterbox | None = None) -> None:
+    """Outline each ROI (objects with x_center, y_center, width, height, rotation), in place.
+    view: the letterbox that made `bgr` from the frame (None: `bgr` is the frame)."""
+    wh = view.frame if view is not None else bgr.shape[1::-1]
     for roi in rois:
         if roi is None:
             continue
-        corners = rect_corners_px(roi.x_center, roi.y_center, roi.width, roi.height, roi.rotation, (w, h))
+        corners = rect_corners_px(roi.x_center, roi.y_center, roi.width, roi.height, roi.rotation, wh)
+        if view is not None:
+            corners = view.points(corners)
         cv2.polylines(bgr, [np.round(corners).astype(np.int32)], True, (200, 200, 200), 1, cv2.LINE_AA)
 
 

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from .capture import END, CaptureThread, Frame, VideoSource
-from .draw import draw_k67, draw_rois, draw_status
+from .draw import Letterbox, draw_k67, draw_rois, draw_status
 from .errors import AppError
 from .record import Recorder, RunInfo, VideoFileWriter, prepare_out_dir
 from .timing import stopwatch
@@ -65,6 +65,10 @@ class LiveConfig:
     world: str = "static"  # world stage (issue 5): "static" or "moving" camera, "off": camera-space take
     camera_file: Path | None = None   # calib's JSON camera (intrinsics); None: the assumed field of view
     save_world_video: bool = False    # also write world.mp4 (the 3D world view)
+    view_size: tuple[int, int] | None = None   # (W, H) of the drawn overlay (frame letterboxed) and world view;
+    #                                            None: the overlay at the frame's size, the world view 640x480
+    render: bool = False   # draw the overlay and world view even when no window shows them and no file keeps them
+    realtime: bool = False  # a file read at its frame rate like a camera (newest frame wins, late ones dropped)
 
     def __post_init__(self):
         if (self.video is None) == (self.camera is None):
@@ -79,6 +83,8 @@ class LiveConfig:
             raise ValueError(f"--world must be static, moving or off, got {self.world!r}")
         if self.save_world_video and (not self.pose3d or self.world == "off"):
             raise ValueError("--save-world-video needs the 3D and world stages: leave out --no-3d and --world off")
+        if self.view_size is not None and (len(self.view_size) != 2 or min(self.view_size) < 16):
+            raise ValueError(f"view size must be W x H of at least 16 x 16 pixels, got {self.view_size}")
 
 
 _WINDOW_PROBE = "import cv2; cv2.namedWindow('probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
@@ -182,6 +188,8 @@ class LiveRun:
         self.vmc = None
         self._vmc_trans = None   # the last body's SMPL-X translation sent (None: no body yet)
         self.export_failed: list[str] = []   # --export formats that could not be written (after the run)
+        frame_wh = (self.source.width, self.source.height)
+        self.letterbox = Letterbox.fit(frame_wh, cfg.view_size or frame_wh)   # the overlay's size
         try:
             self.frontend = build_frontend(cfg)
             self._build_pose3d(cfg)
@@ -198,8 +206,9 @@ class LiveRun:
             RunInfo(backend="onnxruntime", provider=self.frontend.provider, threads=cfg.threads,
                     source=self.source.name),
         )
-        self.overlay = (VideoFileWriter(self.out_dir / "overlay.mp4", self.source.fps, self.source.width,
-                                      self.source.height) if cfg.save_video else None)
+        self.overlay = (VideoFileWriter(self.out_dir / "overlay.mp4", self.source.fps, *self.letterbox.size)
+                        if cfg.save_video else None)
+        self.draw_needed = self.overlay is not None or not self.headless or cfg.render
         self.progress = None
         if cfg.progress:
             from tqdm import tqdm
@@ -231,11 +240,13 @@ class LiveRun:
         self.pose3d = build_pose3d(cfg.nets3d, self.source.width, self.source.height, ort, cam_K)
         if self.pose3d is None:
             return
+        # the camera that projects into the overlay (the letterboxed frame)
+        self.view_K = self.pose3d.cam_K if self.letterbox.identity else self.letterbox.camera(self.pose3d.cam_K)
         from ..models.body.smplx_model import load_body_model
 
         body_model = self.body_model = load_body_model()
         self.take = TakeRecorder(self.out_dir / TAKE_FILE, self.source.fps, self.pose3d.cam_K, body_model)
-        if cfg.save_video or not self.headless:
+        if cfg.save_video or not self.headless or cfg.render:
             from .draw import MeshOverlay
 
             self.mesh = MeshOverlay(body_model)
@@ -243,10 +254,11 @@ class LiveRun:
             from .world_stage import WORLD_VIDEO, WorldRun
 
             self.world = self.take.world = WorldRun(body_model, self.source.fps, cfg.world, ort)
-            if cfg.save_world_video or not self.headless:
+            if cfg.save_world_video or not self.headless or cfg.render:
                 from .world_view import WorldView
 
-                self.world_view = WorldView(self.pose3d.cam_K, (self.source.width, self.source.height))
+                self.world_view = WorldView(self.pose3d.cam_K, (self.source.width, self.source.height),
+                                            *(cfg.view_size or ()))
                 self.world_video = (VideoFileWriter(self.out_dir / WORLD_VIDEO, self.source.fps, self.world_view.W,
                                                      self.world_view.H) if cfg.save_world_video else None)
 
@@ -305,18 +317,10 @@ class LiveRun:
             work.timings_ms["vmc"], work.timings_ms["vmc_cpu"] = wall * 1e3, cpu * 1e3
         done = time.perf_counter()
         view = self._render_world(work)
-        draw_needed = self.overlay is not None or not self.headless
-        if draw_needed:
-            with stopwatch(work.timings_ms, "draw"):
-                canvas = work.frame.bgr  # the frame is ours now; draw in place
-                p3 = work.pose3d
-                if self.mesh is not None and p3 is not None and p3.valid:
-                    with stopwatch(work.timings_ms, "draw_mesh"):
-                        self.mesh.draw(canvas, p3.poses, p3.betas, p3.root_c - self.take.root_joint(p3.betas),
-                                       self.pose3d.cam_K)
-                draw_rois(canvas, res.rois.values())
-                draw_k67(canvas, res.k67)
-                draw_status(canvas, f"frame {work.frame.index}  {self._fps_text()}")
+        drawn_ms = None
+        if self.draw_needed:
+            canvas = self._draw_overlay(work)
+            drawn_ms = (time.perf_counter() - work.frame.captured_at) * 1e3
             if self.overlay is not None:
                 with stopwatch(work.timings_ms, "encode"):
                     self.overlay.write(canvas)
@@ -330,12 +334,30 @@ class LiveRun:
                 except queue.Full:
                     pass
         self.recorder.add(work.frame.index, work.frame.timestamp_s, res.k67, res.k67_raw,
-                          work.timings_ms, (done - work.frame.captured_at) * 1e3, done)
+                          work.timings_ms, (done - work.frame.captured_at) * 1e3, done, drawn_ms)
         if self.take is not None:
             self.take.add(work.pose3d)
         if self.progress is not None:
             self.progress.update(1)
         return work
+
+    def _draw_overlay(self, work: Work) -> np.ndarray:
+        """The overlay of this frame: the frame (letterboxed to --view-size, else itself, drawn in place: it is
+        ours now) with the posed mesh, crop boxes, K67 skeleton and a status line."""
+        lb, res, p3 = self.letterbox, work.result, work.pose3d
+        with stopwatch(work.timings_ms, "draw"):
+            canvas = work.frame.bgr if lb.identity else lb.image(work.frame.bgr)
+            if self.mesh is not None and p3 is not None and p3.valid:
+                with stopwatch(work.timings_ms, "draw_mesh"):
+                    self.mesh.draw(canvas, p3.poses, p3.betas, p3.root_c - self.take.root_joint(p3.betas),
+                                   self.view_K)
+            k67 = res.k67
+            if not lb.identity:
+                k67 = np.concatenate([lb.points(k67[:, :2]), k67[:, 2:]], 1)
+            draw_rois(canvas, res.rois.values(), None if lb.identity else lb)
+            draw_k67(canvas, k67)
+            draw_status(canvas, f"frame {work.frame.index}  {self._fps_text()}")
+        return canvas
 
     def _render_world(self, work: Work):
         """The 3D world view of this frame (written to world.mp4 with --save-world-video), or None."""
@@ -344,7 +366,8 @@ class LiveRun:
         with stopwatch(work.timings_ms, "draw_world"):
             view = self.world_view.render(work.world, work.frame.timestamp_s)   # One Euro smoothed for display
         if self.world_video is not None:
-            self.world_video.write(view)
+            with stopwatch(work.timings_ms, "encode_world"):
+                self.world_video.write(view)
         return view
 
     def _send_vmc(self, work: Work) -> None:
@@ -371,9 +394,10 @@ class LiveRun:
     # --- orchestration --------------------------------------------------------------------
     def run(self) -> Recorder:
         # Live: one waiting frame at most, so a slow stage drops frames instead of adding latency.
-        q_frames = queue.Queue(maxsize=1 if self.source.is_live else QUEUE_SIZE)
+        like_camera = self.source.is_live or self.cfg.realtime
+        q_frames = queue.Queue(maxsize=1 if like_camera else QUEUE_SIZE)
         q_bodies, q_results = queue.Queue(maxsize=QUEUE_SIZE), queue.Queue(maxsize=QUEUE_SIZE)
-        capture = CaptureThread(self.source, q_frames, self.stop, self.cfg.max_frames)
+        capture = CaptureThread(self.source, q_frames, self.stop, self.cfg.max_frames, paced=self.cfg.realtime)
         if self.cfg.overlap:
             infer = [StageThread("body", self.body_stage, q_frames, q_bodies, self.abort, self.errors)]
             if self.pose3d is not None:   # hands of frame t beside the 3D nets of frame t-1
@@ -432,7 +456,9 @@ class LiveRun:
         if self.progress is not None:
             self.progress.close()
         self.source.close()
-        self.recorder.extra.update(frames_dropped=capture.dropped, live=self.source.is_live)
+        self.recorder.extra.update(frames_dropped=capture.dropped, live=self.source.is_live, paced=capture.paced,
+                                   render=self.draw_needed, view_size=list(self.letterbox.size),
+                                   encode=self.overlay is not None or self.world_video is not None)
         if self.vmc is not None:
             self.vmc.close()
             self.recorder.extra["vmc"] = {"target": f"{self.cfg.vmc[0]}:{self.cfg.vmc[1]}",

@@ -76,10 +76,14 @@ class Recorder:
         self.frame_timings: list[dict[str, float]] = []
         self.latency_ms: list[float] = []
         self.done_at: list[float] = []
+        self.drawn_latency_ms: list[float] = []
         self.extra: dict[str, Any] = {}
 
     def add(self, index: int, timestamp_s: float, k67: np.ndarray, k67_raw: np.ndarray,
-            timings_ms: dict[str, float], latency_ms: float, done_at: float) -> None:
+            timings_ms: dict[str, float], latency_ms: float, done_at: float,
+            drawn_latency_ms: float | None = None) -> None:
+        """One frame. latency_ms: capture to result (3D and world done); drawn_latency_ms: capture to the
+        overlay drawn (None: not drawn)."""
         self.frame_index.append(index)
         self.timestamp_s.append(timestamp_s)
         self.k67.append(np.asarray(k67, np.float32))
@@ -87,6 +91,8 @@ class Recorder:
         self.frame_timings.append({k: round(float(v), 4) for k, v in timings_ms.items()})
         self.latency_ms.append(latency_ms)
         self.done_at.append(done_at)
+        if drawn_latency_ms is not None:
+            self.drawn_latency_ms.append(drawn_latency_ms)
 
     def throughput_fps(self, warmup: int = WARMUP_FRAMES) -> float:
         """Frames per second between the first steady-state frame and the last one."""
@@ -122,6 +128,8 @@ class Recorder:
             "source_fps": self.fps,
             "summary": summarize_frames(self.frame_timings),
             "latency_ms": summarize(self.latency_ms[WARMUP_FRAMES:] or self.latency_ms),
+            **({"latency_drawn_ms": summarize(self.drawn_latency_ms[WARMUP_FRAMES:] or self.drawn_latency_ms)}
+               if self.drawn_latency_ms else {}),
             "warmup_frames_excluded": WARMUP_FRAMES,
             **self.info.__dict__,
             **self.extra,

@@ -1,30 +1,86 @@
 """`mocap-bench`: run the pipeline on a video and write a per-module latency report.
 
-The pipeline runs twice in one invocation, side by side: `overlap` (the default live pipeline:
-the body nets of frame t+1 run beside the hand nets of frame t) and `sequential` (one frame at a
-time through the front end, the lowest per-frame latency). The report (markdown + JSON + a bar
-chart PNG) gives per-module median/p90 ms over the steady-state frames, end-to-end fps and
-capture-to-result latency, the machine, back end, provider and thread count, next to the seed's
-per-module budget (benchmarks/budget.py).
+The pipeline runs several times in one invocation, side by side: by default `overlap` (the default
+live pipeline: the body nets of frame t+1 run beside the hand nets of frame t, the 3D nets of
+frame t-1 beside both) and `sequential` (one frame at a time through the front end and 3D, the
+lowest per-frame latency). A mode takes options after `+`: `+render` also draws, headless, the
+overlay (frame letterboxed to `--render WxH`, keypoints, crop boxes, posed mesh) and the 3D world
+view at that size, as the live window shows them; `+encode` also writes both to mp4 (as
+`--save-video --save-world-video` do); `+paced` reads the file at its frame rate like a camera
+(newest frame wins), so the capture-to-result latency is the live one. The report (markdown +
+JSON + a bar chart PNG) gives per-module median/p90 ms over the steady-state frames, end-to-end fps
+and latency, the machine, back end, provider and thread count, next to the seed's per-module
+budget (benchmarks/budget.py).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..app.cli import add_engine_args, add_source_args, live_config_from_args, run_cli
+from ..app.cli import add_engine_args, add_source_args, live_config_from_args, parse_size, run_cli
 from .budget import BUDGET
 
 # Modules in pipeline order; anything else that was timed follows.
 MODULE_ORDER = ("capture", "pose_detector", "pose_landmark", "hand_recrop", "palm_detector",
                 "hand_landmark", "body_stage", "hand_stage", "frontend_total", "pose_init", "descent", "stage3d",
-                "draw", "draw_mesh", "encode")
-MODES = {"overlap": True, "sequential": False}
+                "world", "world_cpu", "draw_world", "draw", "draw_mesh", "encode", "encode_world")
+MODES = {"overlap": True, "sequential": False}   # the pipeline layouts a mode starts with
+MODE_OPTIONS = ("render", "encode", "paced")      # what may follow after "+"
+DEFAULT_MODES = "overlap,sequential"
+RENDER_MODES = "overlap,overlap+render,sequential"   # the default with --render
+DEFAULT_RENDER_SIZE = (640, 480)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One benchmark run: the pipeline layout and what else it does (module docstring)."""
+
+    name: str
+    overlap: bool
+    render: bool = False
+    encode: bool = False
+    paced: bool = False
+
+
+def parse_mode(name: str) -> Mode:
+    """"overlap+render" -> Mode(overlap=True, render=True). +encode implies +render.
+
+    Raises:
+        ValueError: an unknown layout or option (one line).
+    """
+    base, *opts = [part.strip() for part in name.strip().split("+")]
+    if base not in MODES:
+        raise ValueError(f"unknown mode {name.strip()!r}; a mode is one of {', '.join(MODES)}, "
+                         f"optionally followed by +{', +'.join(MODE_OPTIONS)}")
+    bad = [o for o in opts if o not in MODE_OPTIONS]
+    if bad:
+        raise ValueError(f"unknown mode option {bad[0]!r} in {name.strip()!r}; choose from {', '.join(MODE_OPTIONS)}")
+    encode = "encode" in opts
+    return Mode("+".join([base, *opts]), MODES[base], render="render" in opts or encode, encode=encode,
+                paced="paced" in opts)
+
+
+def parse_modes(spec: str) -> list[Mode]:
+    """A comma-separated list of modes, each once, in the given order.
+
+    Raises:
+        ValueError: an empty list, an unknown mode, or one named twice.
+    """
+    modes = [parse_mode(m) for m in spec.split(",") if m.strip()]
+    if not modes:
+        raise ValueError(f"unknown mode {spec!r}; choose from {', '.join(MODES)}")
+    names = [m.name for m in modes]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup:
+        raise ValueError(f"mode {dup!r} named twice")
+    return modes
 
 
 def versions() -> dict[str, str]:
@@ -34,6 +90,14 @@ def versions() -> dict[str, str]:
 
     return {"python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
             "numpy": numpy.__version__, "opencv": cv2.__version__}
+
+
+def load_average() -> float:
+    """The 1-minute load average (the machine's other work during a run); NaN where unknown."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float("nan")
 
 
 def ordered_modules(summaries: Sequence[dict]) -> list[str]:
@@ -56,22 +120,35 @@ def render_markdown(report: dict) -> str:
         f"- machine: {first['device']} ({first['cores']} cores); back end {first['backend']} "
         f"({first['provider']}), {first['threads']} thread(s) per net",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
-        f"- frames: {first['frames_processed']} per run, the first {first['warmup_frames_excluded']} "
-        "excluded from the statistics; both runs in one invocation, one after the other",
+        f"- frames processed per run: {', '.join(str(r['frames_processed']) for r in runs.values())}, the first "
+        f"{first['warmup_frames_excluded']} excluded from the statistics; all runs in one invocation, one after the other",
+        "- machine load (1-minute load average before / after each run): "
+        + ", ".join(f"{n} {r['load'][0]:.2f} / {r['load'][1]:.2f}" for n, r in runs.items() if "load" in r),
         "",
-        "| run | end-to-end fps | front end per frame, ms median / p90 | capture-to-result ms median / p90 |",
-        "|---|---:|---:|---:|",
+        "| run | end-to-end fps | front end per frame, ms median / p90 | capture-to-result ms median / p90 "
+        "| capture-to-drawn ms median / p90 | frames dropped |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in runs.items():
-        lat = r["latency_ms"]
+        lat, drawn = r["latency_ms"], r.get("latency_drawn_ms")
         lines.append(f"| {name} | {r['fps']:.1f} | {_cell(r['summary'], 'frontend_total')} | "
-                     f"{lat['median']:.1f} / {lat['p90']:.1f} |")
+                     f"{lat['median']:.1f} / {lat['p90']:.1f} | "
+                     + (f"{drawn['median']:.1f} / {drawn['p90']:.1f}" if drawn else "-")
+                     + f" | {r.get('frames_dropped', 0)} |")
+    sizes = sorted({"x".join(map(str, r["view_size"])) for r in runs.values() if r.get("render") and r.get("view_size")})
     lines += [
         "",
-        "`overlap` is the default pipeline (body of frame t+1 beside the hands of frame t, on two",
-        "threads); `sequential` (`--no-overlap`) runs each frame start to end in one thread. For a video",
-        "file the reader runs ahead of the nets, so capture-to-result latency includes the frames",
-        "waiting in the queues; with a live camera the newest frame wins and that wait is gone.",
+        "`overlap` is the default pipeline (body of frame t+1 beside the hands of frame t, the 3D stage of",
+        "frame t-1 beside both, each in its own thread); `sequential` (`--no-overlap`) runs each frame",
+        "through front end and 3D in one thread. Every run has the 3D nets and the world stage on.",
+        f"`+render`: the output thread also draws, headless, the overlay at {', '.join(sizes) or '-'} (the frame",
+        "letterboxed, crop boxes, K67 skeleton, posed mesh) and the 3D world view at that size, as the live",
+        "window shows them (no window, no encoding); `+encode` also writes both as mp4 (`--save-video",
+        "--save-world-video`). Runs without either draw nothing. `+paced` reads the file at its frame rate",
+        "like a camera (newest frame wins; late frames are dropped and counted), so its fps is capped at the",
+        "clip's and its latency is the live one. Unpaced, the reader runs ahead of the nets, so",
+        "capture-to-result latency includes the frames waiting in the queues. Capture-to-result ends when the",
+        "3D and world results are ready; capture-to-drawn when the overlay is drawn.",
         "",
         "## Per module (ms per frame where the module ran: median / p90)",
         "",
@@ -137,13 +214,25 @@ def plot(report: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def mode_config(args: argparse.Namespace, mode: Mode, out: Path):
+    """The LiveConfig of one benchmark run (headless; files into `out`)."""
+    size = (args.render or DEFAULT_RENDER_SIZE) if mode.render else None
+    return live_config_from_args(args, out=out, headless=True, overlap=mode.overlap, render=mode.render,
+                                 view_size=size, save_video=mode.encode,
+                                 save_world_video=mode.encode and not args.no_3d, realtime=mode.paced)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="mocap-bench", description=__doc__.splitlines()[0])
     add_source_args(p)
     add_engine_args(p)
     p.add_argument("--device", choices=("cpu",), default="cpu", help="device to benchmark (GPU: later)")
-    p.add_argument("--modes", default="overlap,sequential",
-                   help="pipeline runs to compare, comma-separated from: " + ", ".join(MODES))
+    p.add_argument("--modes", default=None,
+                   help=f"pipeline runs to compare, comma-separated: {' or '.join(MODES)}, each optionally with "
+                        f"+{', +'.join(MODE_OPTIONS)} (default: {DEFAULT_MODES}; with --render: {RENDER_MODES})")
+    p.add_argument("--render", type=parse_size, metavar="WxH", default=None,
+                   help=f"size of the overlay and world view drawn in +render modes (default "
+                        f"{DEFAULT_RENDER_SIZE[0]}x{DEFAULT_RENDER_SIZE[1]}); given, the default modes add overlap+render")
     p.add_argument("--report", type=Path, default=Path("bench"), metavar="DIR",
                    help="folder for report.md, report.json, report.png (default: bench)")
     p.add_argument("--no-progress", action="store_true")
@@ -153,20 +242,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..app.pipeline import run_live
         from ..app.record import prepare_out_dir
 
-        modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-        bad = [m for m in modes if m not in MODES]
-        if bad or not modes:
-            raise ValueError(f"unknown mode {bad[0] if bad else args.modes!r}; choose from {', '.join(MODES)}")
+        modes = parse_modes(args.modes or (RENDER_MODES if args.render else DEFAULT_MODES))
         report_dir = prepare_out_dir(args.report)
         report = {"versions": versions(), "runs": {}}
         for mode in modes:
             with tempfile.TemporaryDirectory(prefix="mocap-bench-") as tmp:
-                cfg = live_config_from_args(args, out=Path(tmp), headless=True, save_video=False,
-                                            overlap=MODES[mode])
-                run_live(cfg)
+                load = [load_average()]
+                run_live(mode_config(args, mode, Path(tmp)))
+                load.append(load_average())
                 run = json.loads((Path(tmp) / "timings.json").read_text())
+                run["load"] = load
                 run["source"] = Path(run["source"]).name  # reports are shared: no machine paths
-                report["runs"][mode] = run
+                report["runs"][mode.name] = run
         (report_dir / "report.json").write_text(json.dumps(report, indent=1))
         (report_dir / "report.md").write_text(render_markdown(report))
         plot(report, report_dir / "report.png")
