@@ -28,8 +28,11 @@ class WorldRun:
     """The world stage of one run: `step` per frame (3D thread), `world_take` at the end."""
 
     def __init__(self, body_model, fps: float, camera: str = "static", ort=None, options: WorldOptions | None = None,
-                 trajectory_checkpoint: Path | None = None):
-        """Raises:
+                 trajectory_checkpoint: Path | None = None, cam_K: np.ndarray | None = None):
+        """cam_K: (3, 3) the intrinsics the 3D stage runs with (needed by options.refine_focal, which also
+        needs `step`'s k67).
+
+        Raises:
             ValueError: unknown camera mode. EngineError: the trajectory head cannot be exported or loaded.
         """
         if camera not in CAMERA_MODES:
@@ -39,17 +42,21 @@ class WorldRun:
         self.rig = BodyRig.from_model(body_model)
         need_net = camera == "moving" or self.options.fusion_gain < 1
         self.net = OrtTrajectoryNet.from_checkpoint(trajectory_checkpoint, ort=ort) if need_net else None
-        self.stage = WorldStage(self.rig, self.fps, self.options, self.net)
+        self.cam_K = cam_K
+        self.stage = WorldStage(self.rig, self.fps, self.options, self.net, cam_K)
 
-    def step(self, pose3d) -> WorldFrame:
-        """One Pose3DResult (camera space) -> WorldFrame."""
-        return self.stage.step(pose3d.poses, pose3d.betas, pose3d.root_c, pose3d.contacts, pose3d.valid)
+    def step(self, pose3d, k67: np.ndarray | None = None) -> WorldFrame:
+        """One Pose3DResult (camera space) -> WorldFrame; k67 (67, 3) the frame's raw 2D keypoints (x px, y px,
+        confidence) for the focal refinement (ignored unless options.refine_focal)."""
+        return self.stage.step(pose3d.poses, pose3d.betas, pose3d.root_c, pose3d.contacts, pose3d.valid, k67)
 
     def world_take(self, take: Take, root_c: np.ndarray) -> Take:
         """The camera-space take (frame "camera") and its per-frame root joints in the camera (T, 3) ->
         the world take (module docstring)."""
         plane = self.stage.plane if self.stage.fitted else None
-        stage = WorldStage(self.rig, self.fps, replace(self.options, fixed_plane=plane), self.net)
+        stage = WorldStage(self.rig, self.fps, replace(self.options, fixed_plane=plane, refine_focal=False), self.net,
+                           self.cam_K)
+        stage.set_focal(self.stage.focal_px)     # the refined focal (if any) from the first frame on
         T = take.num_frames
         betas = np.repeat(np.asarray(take.betas, np.float64)[None], T, 0)
         frames = stage.run(take.poses, betas, root_c, take.contacts, take.valid)
@@ -70,4 +77,6 @@ class WorldRun:
         return replace(take, poses=poses, trans=trans, frame="world",
                        extra={"cam_R": cam_R.astype(np.float32), "cam_t": cam_t.astype(np.float32),
                               "poses_cam": np.asarray(take.poses, np.float32),
-                              "trans_cam": np.asarray(take.trans, np.float32)})
+                              "trans_cam": np.asarray(take.trans, np.float32),
+                              **({"focal_refined_px": np.float32(self.stage.focal_px)}
+                                 if self.stage.focal_px is not None else {})})

@@ -120,6 +120,28 @@ def static_report(take, rig, net) -> dict:
     return out
 
 
+def focal_report(run_dir: Path, take, rig, seconds: float = 3.0) -> dict:
+    """The focal length `calib.focal.refine_focal` picks from the first `seconds` of valid frames (the
+    take's camera-space body and the run's raw 2D keypoints) against the assumed field of view."""
+    from mocap.calib.focal import focal_to_fov_y, refine_focal
+
+    kp = np.load(run_dir / "keypoints.npz")
+    k67 = kp["k67_raw"].astype(np.float64)
+    K = np.asarray(take.cam_K, np.float64)
+    j_root = rig.root_joint(take.betas)
+    X, uv, w, rc = [], [], [], []
+    for t in np.flatnonzero(take.valid)[:int(round(seconds * take.fps))]:
+        J, _, _, G = rig.forward_full(take.extra["poses_cam"][t].astype(np.float64), take.betas)
+        X.append(rig.body_points(J, G))
+        uv.append(k67[t, :25, :2])
+        w.append(k67[t, :25, 2])
+        rc.append(take.extra["trans_cam"][t].astype(np.float64) + j_root)
+    est = refine_focal(np.array(X), np.array(uv), np.array(w), K[:2, 2], 2 * K[1, 2], f_assumed=K[0, 0],
+                       root_c=np.array(rc))
+    return dict(frames=est.frames, assumed_f_px=float(K[0, 0]), assumed_fov_y_deg=focal_to_fov_y(K[0, 0], 2 * K[1, 2]),
+                refined_f_px=est.f_px, refined_fov_y_deg=est.fov_y_deg, well_posed=est.well_posed, rms_px=est.rms_px)
+
+
 def straightness(xz: np.ndarray) -> dict:
     d = np.linalg.norm(np.diff(xz, axis=0), axis=1).sum()
     c = xz - xz.mean(0)
@@ -190,6 +212,7 @@ def main(argv=None) -> int:
         timings = json.loads((run_dir / "timings.json").read_text())["summary"]
         r = dict(clip=clip.name, command=" ".join(cmd), seconds=round(secs, 1),
                  world_ms=timings.get("world"), draw_world_ms=timings.get("draw_world"))
+        r["focal"] = focal_report(run_dir, take, rig)
         if key == "static":
             r.update(static_report(take, rig, net))
         else:

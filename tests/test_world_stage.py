@@ -353,3 +353,45 @@ def test_static_fusion_stays_on_the_camera_evidence(rig):
         xz = np.array([f.root_w for f in fr])[:, [0, 2]]
         jit[gain] = np.linalg.norm(np.diff(xz, 2, axis=0), axis=1).mean()
     assert jit[0.3] < 0.6 * jit[1.0]
+
+
+def test_focal_refinement_in_the_stage_finds_the_true_focal_and_rescales_depth(rig):
+    """Bodies at 3-5 m projected with a 60-degree camera while the 3D stage assumed 45 degrees (its body on the
+    45-degree ray, its depth x f0 / f): with refine_focal the stage picks ~f and puts the root at the true depth."""
+    from mocap.calib.focal import fov_y_to_focal, ray_rotation
+
+    rng = np.random.default_rng(0)
+    W, H, T = 1280, 720, 40
+    f, f0 = fov_y_to_focal(60.0, H), fov_y_to_focal(45.0, H)
+    K0 = np.array([[f0, 0, W / 2], [0, f0, H / 2], [0, 0, 1]])
+    betas = np.zeros(10)
+    poses, roots0, k67s, truth = [], [], [], []
+    for t in range(T):
+        p = np.zeros(165)
+        p[:3] = rotmat_to_axis_angle(yaw_matrix(rng.uniform(-np.pi, np.pi)) @ np.diag([1.0, -1.0, -1.0]))
+        p[3:66] = rng.normal(0, 0.2, 63)
+        J, _, _, G = rig.forward_full(p, betas)
+        z = rng.uniform(3, 5)
+        px = rng.uniform([-0.35 * W, -0.3 * H], [0.35 * W, 0.3 * H])
+        root = np.array([px[0] * z / f, px[1] * z / f, z])
+        P = rig.body_points(J, G) + root
+        k67 = np.zeros((67, 3))
+        k67[:25, :2] = f * P[:, :2] / P[:, 2:] + K0[:2, 2]
+        k67[:25, 2] = 0.9
+        R = ray_rotation(np.append(px / f, 1.0), np.append(px / f0, 1.0))   # what a 45-degree 3D stage sees
+        p0 = p.copy()
+        p0[:3] = rotmat_to_axis_angle(R @ G[0])
+        poses.append(p0)
+        roots0.append(root * [1.0, 1.0, f0 / f])
+        k67s.append(k67)
+        truth.append(root)
+    stage = WorldStage(rig, 30.0, WorldOptions(refine_focal=True, refine_frames=T), cam_K=K0)
+    stage.run(np.array(poses), np.repeat(betas[None], T, 0), np.array(roots0), np.zeros((T, 4)), np.ones(T, bool),
+              np.array(k67s))
+    assert stage.focal_estimate is not None and stage.focal_px == pytest.approx(f, rel=0.03)
+    root_fixed, _ = stage._focal_correction(np.array(roots0[0]))
+    np.testing.assert_allclose(root_fixed, truth[0], rtol=0.03)
+    off = WorldStage(rig, 30.0, WorldOptions(), cam_K=K0)          # default: off
+    off.run(np.array(poses), np.repeat(betas[None], T, 0), np.array(roots0), np.zeros((T, 4)), np.ones(T, bool),
+            np.array(k67s))
+    assert off.focal_px is None
