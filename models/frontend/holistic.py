@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.engines.onnxruntime import OrtConfig, OrtEngine
+from mocap.engines.base import Engine
+from mocap.engines.onnxruntime import OrtConfig
+from mocap.engines.select import EngineConfig, open_engine
 from mocap.models.keypoints import LEFT_HAND, NUM_BODY, NUM_K67, RIGHT_HAND
 
 from .config import FrontendConfig
@@ -77,7 +79,7 @@ class Frontend:
             self._hand_smoothers = [LandmarksSmoother(config.hands.smoothing) for _ in range(2)]
 
     @classmethod
-    def from_onnx(cls, model_dir: str | Path | None = None, ort: OrtConfig = OrtConfig(),
+    def from_onnx(cls, model_dir: str | Path | None = None, ort: OrtConfig | EngineConfig = OrtConfig(),
                   config: FrontendConfig = FrontendConfig(), body: BodyStage | None = None,
                   body_model: str | Path | None = None) -> "Frontend":
         """Load the MediaPipe nets (ONNX) from model_dir (default: the package's models/onnx).
@@ -85,8 +87,9 @@ class Frontend:
         Args:
             config: front-end options; `FrontendConfig.for_device("cuda")` makes the crops on the
                 GPU (torch) for nets that run there.
-            ort: ONNX Runtime settings for every net (on the 2-core development machine
-                threads=1 is faster than 2: intra-op threads spin against each other).
+            ort: how every net runs: an OrtConfig (ONNX Runtime; on the 2-core development machine
+                threads=1 is faster than 2: intra-op threads spin against each other) or an
+                EngineConfig (engines/select.py: ONNX Runtime or TensorRT).
             body: another body stage to use instead of BlazePose; the pose nets are then not loaded.
             body_model: an MMPose RTMPose/RTMW SimCC ONNX file to use as the body landmark net
                 (the MediaPipe pose detector still finds the person when tracking is lost).
@@ -95,17 +98,17 @@ class Frontend:
             ValueError: config.device does not exist here (torch pre-processing).
         """
         d = Path(model_dir) if model_dir is not None else default_model_dir()
-        engines: list[OrtEngine] = []
+        engines: list[Engine] = []
 
         def load(key):
-            engines.append(OrtEngine(d / MODEL_FILES[key], ort))
+            engines.append(open_engine(d / MODEL_FILES[key], ort))
             return engines[-1]
 
         if body_model is not None:
             from .mmpose import MMPoseBodyLandmarker
             from .mmpose_stage import MMPoseBodyStage, MMPoseStageConfig
 
-            engines.append(OrtEngine(body_model, ort))
+            engines.append(open_engine(Path(body_model), ort))
             body = MMPoseBodyStage(MMPoseBodyLandmarker(engines[-1]), pose_detector(load("pose_detector"), config.pose),
                                    MMPoseStageConfig(pose=config.pose))
         elif body is None:

@@ -176,17 +176,18 @@ class Pose3DStage:
                          height: int, cam_K: np.ndarray, ort=None, cache: str | os.PathLike | None = None
                          ) -> "Pose3DStage":
         """Load both nets from their checkpoints: exported to ONNX on first use (``export/nets.py``, cached),
-        run by ONNX Runtime.
+        run by the engine `ort` names (an OrtConfig or an engines.select.EngineConfig; default ONNX Runtime CPU).
 
         Raises:
             EngineError: a missing or unreadable file, weights that do not fit, an export that disagrees
                 with PyTorch.
         """
-        from mocap.engines.onnxruntime import OrtConfig, OrtEngine
+        from mocap.engines.onnxruntime import OrtConfig
+        from mocap.engines.select import open_engine
         from mocap.export.nets import net_onnx
 
         ort = ort or OrtConfig()
-        engines = [OrtEngine(net_onnx(name, Path(p), cache)[0], ort)
+        engines = [open_engine(net_onnx(name, Path(p), cache)[0], ort)
                    for name, p in (("pose_init", pose_init_pt), ("descent", descent_pt))]
         return cls(*engines, width=width, height=height, cam_K=cam_K)
 
