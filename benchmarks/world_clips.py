@@ -210,7 +210,8 @@ def main(argv=None) -> int:
         cmd, secs = run_app(clip, run_dir, mode, args.nets3d)
         take = load_take(run_dir / "smplx.npz")
         timings = json.loads((run_dir / "timings.json").read_text())["summary"]
-        r = dict(clip=clip.name, command=" ".join(cmd), seconds=round(secs, 1),
+        shown = ["mocap-live", "--video", f"VIDEO_DIR/{clip.name}", *cmd[5:7], f"RUN/{key}", *cmd[8:]]   # no machine paths
+        r = dict(clip=clip.name, command=" ".join(shown), seconds=round(secs, 1),
                  world_ms=timings.get("world"), draw_world_ms=timings.get("draw_world"))
         r["focal"] = focal_report(run_dir, take, rig)
         if key == "static":
