@@ -50,6 +50,11 @@ def add_source_args(p: argparse.ArgumentParser) -> None:
 def add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provider", choices=sorted(PROVIDER_CHOICES), default="cpu",
                    help="ONNX Runtime execution provider (default: cpu; auto = best available)")
+    p.add_argument("--backend", choices=("onnxruntime", "tensorrt"), default="onnxruntime",
+                   help="inference back end (default: onnxruntime; tensorrt builds cached engines on first use, "
+                        "see mocap-export and docs/gpu.md)")
+    p.add_argument("--precision", choices=("fp16", "fp32"), default="fp16",
+                   help="TensorRT precision (default: fp16)")
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="ONNX Runtime threads per network (default: 1; stages already run in parallel)")
     p.add_argument("--model-dir", type=Path, metavar="DIR",
@@ -72,7 +77,8 @@ def live_config_from_args(args: argparse.Namespace, **overrides):
     video = args.video if args.video is not None or args.camera is not None else DEFAULT_VIDEO
     fields = dict(
         video=video, camera=args.camera, out=getattr(args, "out", Path("out")), threads=args.threads,
-        providers=providers, require_provider=require, model_dir=args.model_dir,
+        providers=providers, require_provider=require, backend=args.backend, precision=args.precision,
+        model_dir=args.model_dir,
         body_model=args.body_model, max_frames=args.max_frames,
         headless=getattr(args, "headless", True), save_video=getattr(args, "save_video", False),
         progress=not getattr(args, "no_progress", False), overlap=not args.no_overlap,

@@ -43,6 +43,7 @@ class LiveConfig:
 
     Exactly one of video / camera. headless None = automatic (no display found -> headless).
     threads: ONNX Runtime intra-op threads per net. providers: ONNX Runtime preference.
+    backend: "onnxruntime" or "tensorrt" (engines/select.py); precision: TensorRT's "fp16" or "fp32".
     """
 
     video: Path | None = None
@@ -53,6 +54,8 @@ class LiveConfig:
     threads: int = 1
     providers: tuple[str, ...] = ("cpu",)
     require_provider: str | None = None
+    backend: str = "onnxruntime"
+    precision: str = "fp16"
     model_dir: Path | None = None
     body_model: Path | None = None
     max_frames: int | None = None
@@ -160,13 +163,29 @@ class StageThread(threading.Thread):
                         pass
 
 
-def build_frontend(cfg: LiveConfig):
-    """The 2D front end for this run (MediaPipe nets, or an MMPose body net if given)."""
+def engine_config(cfg: LiveConfig):
+    """How this run's nets are opened (engines/select.py): ONNX Runtime with the chosen providers, or TensorRT."""
     from ..engines.onnxruntime import OrtConfig
-    from ..models.frontend.holistic import Frontend
+    from ..engines.select import EngineConfig
 
     ort = OrtConfig(providers=cfg.providers, require=cfg.require_provider, threads=cfg.threads)
-    return Frontend.from_onnx(model_dir=cfg.model_dir, ort=ort, body_model=cfg.body_model)
+    return EngineConfig(backend=cfg.backend, ort=ort, precision=cfg.precision)
+
+
+def build_frontend(cfg: LiveConfig):
+    """The 2D front end for this run (MediaPipe nets, or an MMPose body net if given). With a GPU back end
+    the crops are made on the GPU (torch) and handed to the nets as device tensors."""
+    from ..models.frontend.config import FrontendConfig
+    from ..models.frontend.crop_torch import device_for_provider
+    from ..models.frontend.holistic import Frontend
+
+    gpu = cfg.backend == "tensorrt" or cfg.require_provider in ("cuda", "tensorrt")
+    config = FrontendConfig.for_device("cuda") if gpu else FrontendConfig()
+    frontend = Frontend.from_onnx(model_dir=cfg.model_dir, ort=engine_config(cfg), body_model=cfg.body_model,
+                                  config=config)
+    if not gpu and cfg.providers[0] != "cpu":   # --provider auto: the back end is known only now
+        frontend.use_device(device_for_provider(frontend.provider))
+    return frontend
 
 
 class LiveRun:
@@ -203,7 +222,7 @@ class LiveRun:
         self.display_q: queue.Queue = queue.Queue(maxsize=1)
         self.recorder = Recorder(
             self.out_dir, self.source.fps, self.source.width, self.source.height,
-            RunInfo(backend="onnxruntime", provider=self.frontend.provider, threads=cfg.threads,
+            RunInfo(backend=cfg.backend, provider=self.frontend.provider, threads=cfg.threads,
                     source=self.source.name),
         )
         self.overlay = (VideoFileWriter(self.out_dir / "overlay.mp4", self.source.fps, *self.letterbox.size)
@@ -227,7 +246,8 @@ class LiveRun:
         from ..engines.onnxruntime import OrtConfig
         from .stage3d import TAKE_FILE, TakeRecorder, build_pose3d
 
-        ort = OrtConfig(providers=cfg.providers, require=cfg.require_provider, threads=cfg.threads)
+        # The world stage's trajectory head (one small GRU step per frame) stays on ONNX Runtime CPU.
+        ort = OrtConfig(providers=("cpu",), threads=cfg.threads)
         cam_K = None
         if cfg.camera_file is not None:   # --camera-file: calib's intrinsics, scaled to the video
             from ..calib.assumed import camera_for_video
@@ -237,7 +257,7 @@ class LiveRun:
                 cam_K = camera_for_video(self.source.width, self.source.height, load_camera_file(cfg.camera_file)).K
             except (CameraFileError, OSError, ValueError) as exc:
                 raise AppError(f"--camera-file: {exc}") from None
-        self.pose3d = build_pose3d(cfg.nets3d, self.source.width, self.source.height, ort, cam_K)
+        self.pose3d = build_pose3d(cfg.nets3d, self.source.width, self.source.height, engine_config(cfg), cam_K)
         if self.pose3d is None:
             return
         # the camera that projects into the overlay (the letterboxed frame)
