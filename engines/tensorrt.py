@@ -129,7 +129,9 @@ class TrtEngine:
         cuda_device()
         self.name = Path(path).name.split(".")[0]
         self._trt = trt
-        runtime = trt.Runtime(_logger(trt))
+        # TensorRT keeps raw pointers to its logger and the runtime: both must outlive the engine.
+        self._logger = _logger(trt)
+        self._runtime = runtime = trt.Runtime(self._logger)
         try:
             plan = Path(path).read_bytes()
         except OSError as exc:
