@@ -75,3 +75,13 @@ def test_camera_root_world_inverts_known_extrinsics_and_holds_lost_frames():
     expect = J[[1, 1, 2, 2, 4, 5], 0]                    # before the first body: the first; lost: the last
     np.testing.assert_allclose(root_w, expect, atol=1e-9)
     np.testing.assert_allclose(R_w, R[[1, 1, 2, 2, 4, 5]], atol=1e-9)
+
+
+def test_speed_ratio_known_answers():
+    J, R = straight_walk(T=120, v=1.2)
+    root_cv, R_cv = constant_velocity(J[:, 0], R, 15, 90, 15)
+    assert window_metrics(J[15:105], root_cv, R_cv, R[15:105], FPS)["speed_ratio"] == pytest.approx(1.0)
+    half = J[15, 0] + 0.5 * (J[15:105, 0] - J[15, 0])
+    assert window_metrics(J[15:105], half, R[15:105], R[15:105], FPS)["speed_ratio"] == pytest.approx(0.5)
+    J0, R0 = straight_walk(T=30, v=0.3)                              # too slow to have a ratio
+    assert np.isnan(window_metrics(J0, J0[:, 0], R0, R0, FPS)["speed_ratio"])

@@ -242,3 +242,65 @@ def test_shipped_weights_load_run_and_export(tmp_path):
         psi, r, Rt = tr.step(J[t], R[t])
         assert np.all(np.isfinite(psi)) and np.allclose(Rt.T @ Rt, np.eye(3), atol=1e-5)
     assert max_abs_diff(torch2onnx_trajectory(net, tmp_path / "t.onnx"), net, frames=30) <= TOLERANCE
+
+
+def write_fake_nets(proxy_path, nets_path, seed: int = 0) -> None:
+    """Add a camera rotation to a fake proxy and write a fake 3D nets' output for it (random small poses,
+    some frames without a body), the format of evaluate_trajectory.nets_on_proxies."""
+    with np.load(proxy_path) as z:
+        d = dict(z)
+    N = d["joints_w"].shape[0]
+    d["R_w2c"] = np.repeat(np.diag([1.0, -1.0, -1.0])[None], N, 0).astype(np.float32)
+    np.savez(proxy_path, **d)
+    rng = np.random.default_rng(seed)
+    poses = (rng.normal(0, 0.1, (N, 165))).astype(np.float32)
+    valid = rng.random(N) > 0.1
+    np.savez(nets_path, poses=poses, root_c=np.zeros((N, 3), np.float32), betas=np.zeros((N, 10), np.float32),
+             contacts=np.zeros((N, 4), np.float32), valid=valid)
+
+
+def test_training_on_the_nets_poses_with_fast_crops_oversampled(tmp_path):
+    import json
+
+    from mocap.models.world.train_trajectory import TrainConfig, prepare_split, train
+    write_fake_proxy(tmp_path / "proxy_train.npz")
+    write_fake_proxy(tmp_path / "proxy_val.npz", seed=7)
+    write_fake_nets(tmp_path / "proxy_train.npz", tmp_path / "nets_train.npz")
+    write_fake_nets(tmp_path / "proxy_val.npz", tmp_path / "nets_val.npz", seed=1)
+    with np.load(tmp_path / "nets_train.npz") as z:
+        d = prepare_split(tmp_path / "proxy_train.npz", mirror=True, nets=dict(z))
+    assert d["feats_nets"].shape == d["feats"].shape == (300, 126)
+    assert not np.allclose(d["feats_nets"], d["feats"])
+    cfg = TrainConfig(data=str(tmp_path), out=str(tmp_path / "run"), crop=40, batch=4, max_steps=3, val_every=1,
+                      hidden=8, embed=8, mirror=True, nets_train=str(tmp_path / "nets_train.npz"),
+                      nets_val=str(tmp_path / "nets_val.npz"), nets_fraction=0.5, fast_speed=0.5, fast_weight=5.0)
+    train(cfg)
+    hist = json.loads((tmp_path / "run" / "history.json").read_text())
+    v = hist[-1]["val"]
+    assert v["total"] == pytest.approx(0.5 * v["true_total"] + 0.5 * v["nets_total"])
+    stats = json.loads((tmp_path / "run" / "data_stats.json").read_text())
+    assert stats["uniform"]["crops"] > 0 and 0 <= stats["fast_crop_share_sampled"] <= 1
+    with pytest.raises(ValueError, match="nets_fraction"):
+        TrainConfig(nets_fraction=1.5)
+
+
+def test_crop_speeds_and_weighted_crops():
+    from mocap.models.world.train_trajectory import crop_speeds, crop_start_weights, sample_crops
+    rng = np.random.default_rng(0)
+    lengths = [200, 50, 130]
+    starts = np.r_[0, np.cumsum(lengths)]
+    root = np.cumsum(rng.normal(0, 0.05, (starts[-1], 3)), 0)
+    data = {"seq_start": starts, "fps": np.full(3, 30.0), "joints_w": root[:, None]}
+    v = crop_speeds(data, 120)
+    for s, e in zip(starts[:-1], starts[1:]):
+        m = min(e - s - 1, 30)
+        for f in range(s, s + max(1, e - s - 120 + 1)):            # brute force: top 1 s speed in the crop
+            r = root[f:min(f + 120, e)][:, [0, 2]]
+            assert v[f] == pytest.approx(np.linalg.norm(r[m:] - r[:-m], axis=1).max() * 30 / m)
+    w, speed = crop_start_weights(data, 120, fast_speed=float(np.median(v[v > 0])), fast_weight=3.0)
+    assert set(np.unique(w)) <= {0.0, 1.0, 3.0}
+    assert w[200] > 0 and w[201] == 0 and w[81] == 0 and w[80] > 0   # one start in the short sequence
+    idx, mask = sample_crops(rng, starts, 120, 64, w)
+    assert np.all(w[idx[:, 0]] > 0)
+    short = idx[:, 0] == 200
+    assert np.all(mask[short].sum(1) == 50) and np.all(mask[~short].sum(1) == 120)

@@ -8,7 +8,10 @@ aligned at the window start), with the true body pose. Metrics per window, then 
 * root error (m): mean root-joint position error over the window; drift (m): at its last frame;
 * heading error (deg): mean absolute heading difference;
 * accel error (m/s^2): mean norm of the difference of joint accelerations (second differences);
-* height error (mm): mean absolute root-height error.
+* height error (mm): mean absolute root-height error;
+* speed ratio: predicted / true mean horizontal root speed over the window (path length sampled every
+  0.5 s, so step jitter does not count), over the windows where the true speed is at least 0.5 m/s
+  (others: NaN, left out of the means).
 
 Baselines, given the same window start: constant velocity (the root's mean horizontal velocity
 over the `history` frames before the window, constant heading, height and tilt from the window's
@@ -37,7 +40,19 @@ log = logging.getLogger(__name__)
 CAMERA_BASELINE = "camera root (3D nets, known extrinsics)"
 CAMERA_ALIGNED = "camera root, aligned at the window start"
 HEAD_ON_NETS = "trajectory head on the 3D nets' poses"
-METRICS = ("g_mpjpe_mm", "root_err_m", "drift_m", "heading_err_deg", "accel_err_mps2", "height_err_mm")
+METRICS = ("g_mpjpe_mm", "root_err_m", "drift_m", "heading_err_deg", "accel_err_mps2", "height_err_mm",
+           "speed_ratio")
+MOVING_MPS = 0.5              # windows whose true mean horizontal speed is below this have no speed ratio
+
+
+def path_speed(root: np.ndarray, fps: float, every_s: float = 0.5) -> float:
+    """Mean horizontal speed (m/s) of a root trajectory (T, 3) (world, y up): the x-z path length through
+    every `every_s` seconds' frame (and the last), over the duration."""
+    step = max(1, int(round(every_s * fps)))
+    idx = np.unique(np.r_[np.arange(0, len(root), step), len(root) - 1])
+    if len(idx) < 2:
+        return 0.0
+    return float(np.linalg.norm(np.diff(root[idx][:, [0, 2]], axis=0), axis=-1).sum() * fps / (len(root) - 1))
 
 
 def cpu_name() -> str:
@@ -51,16 +66,18 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def nets_on_proxies(data: str | Path, nets_dir: str | Path, cache: str | Path | None = None) -> dict[str, np.ndarray]:
-    """The shipped 3D nets (pose_init + descent, ONNX Runtime, 1 thread) on every held-out proxy frame's 2D
-    keypoints: what the live 3D stage would hand the world stage (camera space).
+def nets_on_proxies(data: str | Path, nets_dir: str | Path, cache: str | Path | None = None, split: str = "val"
+                    ) -> dict[str, np.ndarray]:
+    """The shipped 3D nets (pose_init + descent, ONNX Runtime, 1 thread) on every proxy frame's 2D keypoints
+    of one split (held-out 'val' by default): what the live 3D stage would hand the world stage (camera space).
 
     Inputs per frame: the proxy's `k67_px` (pixels of its camera `K`, `image_wh`), visible points with
     confidence 0.9, the others missing; the stage restarts at each sequence.
 
     Args:
-        data: folder with proxy_val.npz. nets_dir: folder with pose_init.pt and descent.pt.
+        data: folder with proxy_<split>.npz. nets_dir: folder with pose_init.pt and descent.pt.
         cache: an npz file to reuse (written when missing; keyed by nothing: delete it when the nets change).
+        split: 'val' or 'train' (the trajectory head's training input, `train_trajectory --nets-train`).
     Returns:
         dict (N = all frames of the split): poses (N, 165) axis-angle (root = camera-space orientation),
         root_c (N, 3) root joint in the camera (metres, OpenCV axes), betas (N, 10), contacts (N, 4),
@@ -72,7 +89,7 @@ def nets_on_proxies(data: str | Path, nets_dir: str | Path, cache: str | Path | 
     from mocap.models.nets.checkpoint import DESCENT_FILE, POSE_INIT_FILE
     from mocap.models.nets.runtime import Pose3DStage
 
-    with np.load(split_file(data, "val")) as z:
+    with np.load(split_file(data, split)) as z:
         px, vis, starts = z["k67_px"], z["visible"], z["seq_start"]
         Ks, whs = z["K"].astype(np.float64), z["image_wh"]
     N = px.shape[0]
@@ -106,7 +123,7 @@ def window_metrics(J_gt: np.ndarray, root_pred: np.ndarray, R_pred: np.ndarray, 
         J_gt: (W, 22, 3) true joints in world; root_pred (W, 3), R_pred (W, 3, 3) the predicted root
             joint and orientation; R_gt: (W, 3, 3) the true orientation.
     Returns:
-        dict with METRICS.
+        dict with METRICS (speed_ratio NaN when the true speed is below MOVING_MPS).
     """
     root_gt = J_gt[:, 0]
     local = np.einsum("tji,tnj->tni", R_gt, J_gt - root_gt[:, None])          # body in the root frame
@@ -118,7 +135,9 @@ def window_metrics(J_gt: np.ndarray, root_pred: np.ndarray, R_pred: np.ndarray, 
     return {"g_mpjpe_mm": 1000 * float(err.mean()), "root_err_m": float(root_err.mean()),
             "drift_m": float(root_err[-1]), "heading_err_deg": float(np.degrees(np.abs(dh)).mean()),
             "accel_err_mps2": float(np.linalg.norm(acc(J_pred) - acc(J_gt), axis=-1).mean()),
-            "height_err_mm": 1000 * float(np.abs(root_pred[:, 1] - root_gt[:, 1]).mean())}
+            "height_err_mm": 1000 * float(np.abs(root_pred[:, 1] - root_gt[:, 1]).mean()),
+            "speed_ratio": path_speed(root_pred, fps) / v_gt if (v_gt := path_speed(root_gt, fps)) >= MOVING_MPS
+            else float("nan")}
 
 
 def constant_velocity(root_gt: np.ndarray, R_gt: np.ndarray, t0: int, W: int, history: int, still: bool = False
@@ -158,21 +177,19 @@ def camera_root_world(nets: dict[str, np.ndarray], R_w2c: np.ndarray, t_w2c: np.
     return root_w, np.einsum("tji,tjk->tik", R, R_c)
 
 
-def nets_features(nets: dict[str, np.ndarray], R_w2c: np.ndarray, fps: float, rig=None) -> np.ndarray:
-    """The trajectory head's input features from the 3D nets' body of one sequence (instead of the truth).
+def nets_body(nets: dict[str, np.ndarray], R_w2c: np.ndarray, rig=None) -> tuple[np.ndarray, np.ndarray]:
+    """The 3D nets' body of one sequence in a gravity-aligned frame (the world's axes, root at the origin).
 
     The nets' camera-space body (forward kinematics of poses and betas, `stage.BodyRig`) is turned into
-    the world's orientation with the known camera rotation (gravity-aligned; the features are heading-
-    and root-relative, so the camera's position does not matter). Frames without a body hold the last.
+    the world's orientation with the known camera rotation; its position is not used (the trajectory
+    head's features are heading- and root-relative). Frames without a body hold the last valid one.
 
     Args:
-        nets: one sequence of `nets_on_proxies` (T frames). R_w2c: (T, 3, 3). fps: frame rate.
+        nets: one sequence of `nets_on_proxies` (T frames). R_w2c: (T, 3, 3) world -> camera rotations.
         rig: a BodyRig (None: built from the bundled body model).
     Returns:
-        (T, 126) float32 features (`trajectory.features`).
+        (joints (T, 22, 3) metres, root at the origin, world axes (y up); R_root (T, 3, 3) model -> world).
     """
-    from mocap.models.world.trajectory import features
-
     if rig is None:
         from mocap.models.body.smplx_model import load_body_model
         from mocap.models.world.stage import BodyRig
@@ -188,8 +205,39 @@ def nets_features(nets: dict[str, np.ndarray], R_w2c: np.ndarray, fps: float, ri
     Rr = np.zeros((T, 3, 3))
     for i, j in enumerate(idx):
         Jm, _, Rl = rig.forward(nets["poses"][j], nets["betas"][j])
-        J[i], Rr[i] = Jm @ np.asarray(R_w2c[i], np.float64), R_w2c[i].T @ Rl[0]
+        Rc = np.asarray(R_w2c[i], np.float64)
+        J[i], Rr[i] = Jm @ Rc, Rc.T @ Rl[0]
+    return J, Rr
+
+
+def nets_features(nets: dict[str, np.ndarray], R_w2c: np.ndarray, fps: float, rig=None) -> np.ndarray:
+    """The trajectory head's input features from the 3D nets' body of one sequence (instead of the truth).
+
+    Args:
+        nets: one sequence of `nets_on_proxies` (T frames). R_w2c: (T, 3, 3). fps: frame rate.
+        rig: a BodyRig (None: built from the bundled body model).
+    Returns:
+        (T, 126) float32 features (`trajectory.features` of `nets_body`).
+    """
+    from mocap.models.world.trajectory import features
+
+    J, Rr = nets_body(nets, R_w2c, rig)
     return features(J, Rr, fps)
+
+
+def _on_nets(head: str) -> str:
+    """Row label of a head fed the 3D nets' poses (HEAD_ON_NETS for the main weights)."""
+    return HEAD_ON_NETS if head == "trajectory head (GRU)" else f"{head}, on the 3D nets' poses"
+
+
+def _summary(rows: list[dict[str, float]], reduce) -> dict[str, float]:
+    """`reduce` (np.mean or np.median) of each metric over windows, NaNs left out (NaN when all are)."""
+    out = {}
+    for m in METRICS:
+        v = np.array([r[m] for r in rows], np.float64)
+        v = v[np.isfinite(v)]
+        out[m] = float(reduce(v)) if v.size else float("nan")
+    return out
 
 
 def evaluate(weights: str | Path, data: str | Path, window_s: float = 10.0, stride_s: float = 5.0,
@@ -198,7 +246,7 @@ def evaluate(weights: str | Path, data: str | Path, window_s: float = 10.0, stri
     """Run the evaluation; returns {'windows', 'sequences', 'methods': {name: {metric: mean}}, ...}.
 
     `extra` maps a label to other weights evaluated on the same windows (ablations). `nets`
-    (`nets_on_proxies`) adds the static-camera baseline (`camera_root_world`, the proxy's true extrinsics
+    (`nets_on_proxies`) adds every head fed the nets' poses (`nets_features`) and the static-camera baseline (`camera_root_world`, the proxy's true extrinsics
     of every frame), as it is (absolute) and translated to the true root at the window start like the
     others; 'static_methods' then holds every method over the windows of static-camera
     sequences only."""
@@ -214,7 +262,8 @@ def evaluate(weights: str | Path, data: str | Path, window_s: float = 10.0, stri
     rows: dict[str, list[dict]] = {name: [] for name in heads}
     rows.update({"constant velocity": [], "standing still": []})
     if nets is not None:
-        rows[CAMERA_BASELINE], rows[CAMERA_ALIGNED], rows[HEAD_ON_NETS] = [], [], []
+        rows[CAMERA_BASELINE], rows[CAMERA_ALIGNED] = [], []
+        rows.update({_on_nets(name): [] for name in heads})
         with np.load(split_file(data, "val")) as z:
             cam_R, cam_t, modes = z["R_w2c"], z["t_w2c"], z["camera_mode"]
         from mocap.models.body.smplx_model import load_body_model
@@ -236,8 +285,8 @@ def evaluate(weights: str | Path, data: str | Path, window_s: float = 10.0, stri
             seq_nets = {key: v[s:e] for key, v in nets.items()}
             cam_root, cam_Rw = camera_root_world(seq_nets, cam_R[s:e], cam_t[s:e])
             with torch.no_grad():
-                f_nets = nets_features(seq_nets, cam_R[s:e].astype(np.float64), fps, rig)
-                psi_nets = heads["trajectory head (GRU)"](torch.as_tensor(f_nets)[None])[0][0].double().numpy()
+                f_nets = torch.as_tensor(nets_features(seq_nets, cam_R[s:e].astype(np.float64), fps, rig))[None]
+                psi_nets = {_on_nets(name): net(f_nets)[0][0].double().numpy() for name, net in heads.items()}
         psis = {}
         for name, net in heads.items():
             t = time.perf_counter()
@@ -258,25 +307,33 @@ def evaluate(weights: str | Path, data: str | Path, window_s: float = 10.0, stri
                 rows[CAMERA_BASELINE].append(window_metrics(J[sl], cam_root[sl], cam_Rw[sl], R[sl], fps))
                 shifted = cam_root[sl] + (root[t0] - cam_root[t0])
                 rows[CAMERA_ALIGNED].append(window_metrics(J[sl], shifted, cam_Rw[sl], R[sl], fps))
-                r_pred, R_pred, _ = world_from_egocentric(psi_nets[sl], root[t0, [0, 2]], float(heading_angle(R[t0])))
-                rows[HEAD_ON_NETS].append(window_metrics(J[sl], r_pred, R_pred, R[sl], fps))
+                for name, psi in psi_nets.items():
+                    r_pred, R_pred, _ = world_from_egocentric(psi[sl], root[t0, [0, 2]], float(heading_angle(R[t0])))
+                    rows[name].append(window_metrics(J[sl], r_pred, R_pred, R[sl], fps))
             if static_seq:
                 for name in rows:
                     static_rows[name].append(rows[name][-1])
     if not rows["constant velocity"]:
         raise ValueError(f"no validation sequence is longer than {history + W} frames")
-    methods = {name: {m: float(np.mean([r[m] for r in rs])) for m in METRICS} for name, rs in rows.items()}
-    medians = {name: {m: float(np.median([r[m] for r in rs])) for m in METRICS} for name, rs in rows.items()}
+    methods = {name: _summary(rs, np.mean) for name, rs in rows.items()}
+    medians = {name: _summary(rs, np.median) for name, rs in rows.items()}
     extra_out = {}
     if nets is not None and static_rows["constant velocity"]:
         extra_out = {"static_windows": len(static_rows["constant velocity"]),
-                     "static_methods": {name: {m: float(np.mean([r[m] for r in rs])) for m in METRICS}
-                                        for name, rs in static_rows.items()},
-                     "static_medians": {name: {m: float(np.median([r[m] for r in rs])) for m in METRICS}
-                                        for name, rs in static_rows.items()}}
+                     "static_methods": {name: _summary(rs, np.mean) for name, rs in static_rows.items()},
+                     "static_medians": {name: _summary(rs, np.median) for name, rs in static_rows.items()}}
+    moving = [r for r in rows["constant velocity"] if np.isfinite(r["speed_ratio"])]
+    extra_out["moving_windows"] = len(moving)
     return {**extra_out, "window_s": window_s, "stride_s": stride_s, "history_frames": history, "fps": fps,
             "windows": len(rows["constant velocity"]), "sequences": seqs, "methods": methods, "medians": medians,
             "net_ms_per_frame_batched": float(np.mean(ms_per_frame))}
+
+
+def _row(name: str, m: dict[str, float]) -> str:
+    """One markdown table row of METRICS."""
+    return (f"| {name} | {m['g_mpjpe_mm']:.0f} | {m['root_err_m']:.3f} | {m['drift_m']:.3f} | "
+            f"{m['heading_err_deg']:.1f} | {m['accel_err_mps2']:.2f} | {m['height_err_mm']:.0f} | "
+            f"{m['speed_ratio']:.2f} |")
 
 
 def write_report(results: list[dict], out: Path, weights: str, data: str) -> Path:
@@ -301,20 +358,20 @@ def write_report(results: list[dict], out: Path, weights: str, data: str) -> Pat
     for r in results:
         lines += [f"## {r['window_s']:g} s windows (stride {r['stride_s']:g} s): {r['windows']} windows from "
                   f"{r['sequences']} sequences", "",
-                  "| method | G-MPJPE (mm) | root err (m) | drift at end (m) | heading err (deg) | accel err (m/s^2) "
-                  "| height err (mm) |", "|---|---|---|---|---|---|---|"]
+                  f"| method | G-MPJPE (mm) | root err (m) | drift at end (m) | heading err (deg) | accel err (m/s^2) "
+                  f"| height err (mm) | speed ratio ({r.get('moving_windows', 0)} moving windows) |",
+                  "|---|---|---|---|---|---|---|---|"]
         for name, m in r["methods"].items():
-            lines.append(f"| {name} | {m['g_mpjpe_mm']:.0f} | {m['root_err_m']:.3f} | {m['drift_m']:.3f} | "
-                         f"{m['heading_err_deg']:.1f} | {m['accel_err_mps2']:.2f} | {m['height_err_mm']:.0f} |")
+            lines.append(_row(name, m))
         lines += ["", "Medians over windows: " + "; ".join(
-            f"{n}: G-MPJPE {m['g_mpjpe_mm']:.0f} mm, drift {m['drift_m']:.3f} m" for n, m in r["medians"].items()), ""]
+            f"{n}: G-MPJPE {m['g_mpjpe_mm']:.0f} mm, drift {m['drift_m']:.3f} m, speed ratio {m['speed_ratio']:.2f}"
+            for n, m in r["medians"].items()), ""]
         if "static_methods" in r:
             lines += [f"Static-camera sequences only: {r['static_windows']} of these windows.", "",
                       "| method | G-MPJPE (mm) | root err (m) | drift at end (m) | heading err (deg) | accel err "
-                      "(m/s^2) | height err (mm) |", "|---|---|---|---|---|---|---|"]
+                      "(m/s^2) | height err (mm) | speed ratio (moving windows) |", "|---|---|---|---|---|---|---|---|"]
             for name, m in r["static_methods"].items():
-                lines.append(f"| {name} | {m['g_mpjpe_mm']:.0f} | {m['root_err_m']:.3f} | {m['drift_m']:.3f} | "
-                             f"{m['heading_err_deg']:.1f} | {m['accel_err_mps2']:.2f} | {m['height_err_mm']:.0f} |")
+                lines.append(_row(name, m))
             lines += ["", "Medians: " + "; ".join(
                 f"{n}: G-MPJPE {m['g_mpjpe_mm']:.0f} mm, drift {m['drift_m']:.3f} m"
                 for n, m in r["static_medians"].items()), ""]
