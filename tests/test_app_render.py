@@ -140,3 +140,14 @@ def test_bench_render_mode(run, tmp_path, demo_video):
     assert {"draw", "draw_mesh", "draw_world"} <= set(r["summary"]) and "encode" not in r["summary"]
     md = (rep / "report.md").read_text()
     assert "| overlap+render |" in md and "320x240" in md and "capture-to-drawn" in md
+
+
+def test_set_blas_threads_keeps_results():
+    from mocap.app.pipeline import set_blas_threads
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(1622, 55)), rng.normal(size=(55, 12))
+    before = a @ b
+    n = set_blas_threads(1)
+    assert n >= 0
+    np.testing.assert_array_equal(a @ b, before)
