@@ -21,6 +21,26 @@ _EDGE_COLOURS = [
 ]
 
 
+def colour_runs(colours: list) -> list[tuple[object, slice]]:
+    """Runs of equal consecutive colours: [(colour, slice)], so each run is one drawing call in order."""
+    runs, start = [], 0
+    for i in range(1, len(colours) + 1):
+        if i == len(colours) or colours[i] != colours[start]:
+            runs.append((colours[start], slice(start, i)))
+            start = i
+    return runs
+
+
+def draw_segments(img: np.ndarray, a: np.ndarray, b: np.ndarray, colour, thickness: int) -> None:
+    """Lines a[i]-b[i] ((N, 2) int32 pixels) in one cv2.polylines call, in order: the same pixels as
+    cv2.line per segment."""
+    if len(a):
+        cv2.polylines(img, list(np.stack([a, b], 1)), False, colour, thickness, cv2.LINE_AA)
+
+
+_EDGE_RUNS = colour_runs(_EDGE_COLOURS)   # body, left hand, right hand: three calls a frame
+
+
 def rect_corners_px(x_center: float, y_center: float, width: float, height: float,
                     rotation: float, image_wh: tuple[int, int]) -> np.ndarray:
     """Corners (4, 2) in pixels of a normalised, rotated rect (MediaPipe NormalizedRect)."""
@@ -86,9 +106,10 @@ def draw_k67(bgr: np.ndarray, k67: np.ndarray, min_conf: float = 0.3) -> None:
     ok = k67[:, 2] > min_conf
     pts = np.round(k67[:, :2]).astype(np.int32)
     thick = max(1, round(min(bgr.shape[:2]) / 300))
-    for (a, b), colour in zip(_EDGES, _EDGE_COLOURS):
-        if ok[a] and ok[b]:
-            cv2.line(bgr, tuple(pts[a]), tuple(pts[b]), colour, thick, cv2.LINE_AA)
+    both = ok[_EDGES[:, 0]] & ok[_EDGES[:, 1]]
+    for colour, run in _EDGE_RUNS:
+        e = _EDGES[run][both[run]]
+        draw_segments(bgr, pts[e[:, 0]], pts[e[:, 1]], colour, thick)
     for i in np.flatnonzero(ok):
         colour = BODY_COLOUR if i < NUM_BODY else LEFT_COLOUR if i < LEFT_HAND.stop else RIGHT_COLOUR
         cv2.circle(bgr, tuple(pts[i]), thick + 1, colour, -1, cv2.LINE_AA)

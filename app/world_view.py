@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ..models.camera import look_at
+from .draw import colour_runs, draw_segments
 
 # SMPL-X body parents (joints 0..21)
 PARENTS_22 = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
@@ -146,10 +147,13 @@ class WorldView:
     def _lines(self, img, a, b, R, t, colour, thickness, colours=None) -> None:
         pa, pb, ok = _segments_to_px(np.asarray(a, np.float64), np.asarray(b, np.float64), R, t, self.K)
         lim = 4 * max(self.W, self.H)
-        pa, pb = np.clip(pa, -lim, lim), np.clip(pb, -lim, lim)
-        for i in np.flatnonzero(ok):
-            cv2.line(img, (int(pa[i, 0]), int(pa[i, 1])), (int(pb[i, 0]), int(pb[i, 1])),
-                     colours[i] if colours is not None else colour, thickness, cv2.LINE_AA)
+        pa, pb = np.clip(pa, -lim, lim).astype(np.int32), np.clip(pb, -lim, lim).astype(np.int32)   # int(): truncated
+        if colours is None:
+            draw_segments(img, pa[ok], pb[ok], colour, thickness)
+            return
+        for c, run in colour_runs(list(colours)):   # one call per run of one colour, in order
+            keep = ok[run]
+            draw_segments(img, pa[run][keep], pb[run][keep], c, thickness)
 
 
 def inset(canvas: np.ndarray, view: np.ndarray, scale: float = 0.4) -> None:
