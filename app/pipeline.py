@@ -260,8 +260,8 @@ class LiveRun:
             RunInfo(backend=cfg.backend, provider=self.frontend.provider, threads=cfg.threads,
                     source=self.source.name),
         )
-        self.overlay = (VideoFileWriter(self.out_dir / "overlay.mp4", self.source.fps, *self.letterbox.size)
-                        if cfg.save_video else None)
+        self.overlay = (VideoFileWriter(self.out_dir / "overlay.mp4", self.source.fps, *self.letterbox.size,
+                                        background=True) if cfg.save_video else None)
         self.draw_needed = self.overlay is not None or not self.headless or cfg.render
         self.progress = None
         if cfg.progress:
@@ -315,7 +315,8 @@ class LiveRun:
                 self.world_view = WorldView(self.pose3d.cam_K, (self.source.width, self.source.height),
                                             *(cfg.view_size or ()))
                 self.world_video = (VideoFileWriter(self.out_dir / WORLD_VIDEO, self.source.fps, self.world_view.W,
-                                                     self.world_view.H) if cfg.save_world_video else None)
+                                                     self.world_view.H, background=True)
+                                    if cfg.save_world_video else None)
 
     def _build_outputs(self, cfg: LiveConfig) -> None:
         """Check that --export/--vmc have a 3D stage to feed them; open the VMC sender (host resolved once)."""
@@ -376,13 +377,14 @@ class LiveRun:
         if self.draw_needed:
             canvas = self._draw_overlay(work)
             drawn_ms = (time.perf_counter() - work.frame.captured_at) * 1e3
-            if self.overlay is not None:
-                with stopwatch(work.timings_ms, "encode"):
-                    self.overlay.write(canvas)
+            if self.overlay is not None:   # encoded on its own thread ("encode"): draw no more into `canvas`
+                self.overlay.write(canvas)
             if not self.headless:
                 if view is not None:
                     from .world_view import inset
 
+                    if self.overlay is not None:
+                        canvas = canvas.copy()
                     inset(canvas, view)
                 try:
                     self.display_q.put_nowait(canvas)
@@ -420,9 +422,8 @@ class LiveRun:
             return None
         with stopwatch(work.timings_ms, "draw_world"):
             view = self.world_view.render(work.world, work.frame.timestamp_s)   # One Euro smoothed for display
-        if self.world_video is not None:
-            with stopwatch(work.timings_ms, "encode_world"):
-                self.world_video.write(view)
+        if self.world_video is not None:   # encoded on its own thread ("encode_world"); `view` is not changed later
+            self.world_video.write(view)
         return view
 
     def _send_vmc(self, work: Work) -> None:
@@ -518,14 +519,15 @@ class LiveRun:
             self.vmc.close()
             self.recorder.extra["vmc"] = {"target": f"{self.cfg.vmc[0]}:{self.cfg.vmc[1]}",
                                           "sent": self.vmc.sent, "dropped": self.vmc.dropped}
+        for name, video in (("encode", self.overlay), ("encode_world", self.world_video)):
+            if video is not None:   # the encoder threads finish; their per-frame times join the frames' timings
+                video.close()
+                for timings, ms in zip(self.recorder.frame_timings, video.times_ms):
+                    timings[name] = round(ms, 4)
         self.recorder.write()
         if self.take is not None:
             written = self.take.write()
             self.export_failed = self._export(written)
-        if self.overlay is not None:
-            self.overlay.close()
-        if self.world_video is not None:
-            self.world_video.close()
         if not self.headless:
             cv2.destroyAllWindows()
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import queue
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,18 +144,49 @@ class Recorder:
 
 class VideoFileWriter:
     """An .mp4 output (overlay.mp4, world.mp4): MPEG-4 Part 2 via OpenCV, which every OpenCV wheel can
-    encode, written under a temporary name (`NAME.partial.mp4`) and renamed at close."""
+    encode, written under a temporary name (`NAME.partial.mp4`) and renamed at close.
 
-    def __init__(self, path: Path, fps: float, width: int, height: int):
+    With `background` the encoder runs on its own thread (OpenCV releases the GIL while it encodes, so it
+    overlaps the drawing of the next frame): `write` hands the image over (waiting only when `queue_size`
+    frames are already waiting, so no frame is lost) and the caller must not change it afterwards;
+    `times_ms` holds each frame's encoding time, in order.
+    """
+
+    def __init__(self, path: Path, fps: float, width: int, height: int, background: bool = False,
+                 queue_size: int = 4):
         self.path = Path(path)
         self.tmp = self.path.with_name(f"{self.path.stem}.partial{self.path.suffix}")
         self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
         if not self.writer.isOpened():
             raise AppError(f"cannot write video {path}: OpenCV has no MPEG-4 encoder here")
+        self.times_ms: list[float] = []
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._queue = queue.Queue(maxsize=queue_size)
+            self._thread = threading.Thread(target=self._drain, name=f"encode {self.path.name}", daemon=True)
+            self._thread.start()
+
+    def _encode(self, bgr: np.ndarray) -> None:
+        t = time.perf_counter()
+        self.writer.write(bgr)
+        self.times_ms.append((time.perf_counter() - t) * 1e3)
+
+    def _drain(self) -> None:
+        while (bgr := self._queue.get()) is not None:
+            self._encode(bgr)
 
     def write(self, bgr: np.ndarray) -> None:
-        self.writer.write(bgr)
+        if self._queue is None:
+            self._encode(bgr)
+        else:
+            self._queue.put(bgr)
 
     def close(self) -> None:
+        """Encode what is still waiting, then finish the file under its name."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
         self.writer.release()
         os.replace(self.tmp, self.path)
