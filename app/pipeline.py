@@ -450,14 +450,17 @@ class LiveRun:
     # --- orchestration --------------------------------------------------------------------
     def run(self) -> Recorder:
         # Live: one waiting frame at most, so a slow stage drops frames instead of adding latency.
+        # Live (or paced): also one frame at most between the later stages; deeper queues only fill up when
+        # the pipeline is slower than the camera, and then every waiting frame is latency.
         like_camera = self.source.is_live or self.cfg.realtime
-        q_frames = queue.Queue(maxsize=1 if like_camera else QUEUE_SIZE)
-        q_bodies, q_results = queue.Queue(maxsize=QUEUE_SIZE), queue.Queue(maxsize=QUEUE_SIZE)
+        qsize = 1 if like_camera else QUEUE_SIZE
+        q_frames = queue.Queue(maxsize=qsize)
+        q_bodies, q_results = queue.Queue(maxsize=qsize), queue.Queue(maxsize=qsize)
         capture = CaptureThread(self.source, q_frames, self.stop, self.cfg.max_frames, paced=self.cfg.realtime)
         if self.cfg.overlap:
             infer = [StageThread("body", self.body_stage, q_frames, q_bodies, self.abort, self.errors)]
             if self.pose3d is not None:   # hands of frame t beside the 3D nets of frame t-1
-                q_hands = queue.Queue(maxsize=QUEUE_SIZE)
+                q_hands = queue.Queue(maxsize=qsize)
                 infer += [StageThread("hands", self.hand_stage, q_bodies, q_hands, self.abort, self.errors),
                           StageThread("3d", self.stage_3d, q_hands, q_results, self.abort, self.errors)]
             else:
