@@ -124,14 +124,20 @@ def render_markdown(report: dict) -> str:
         f"{first['warmup_frames_excluded']} excluded from the statistics; all runs in one invocation, one after the other",
         "- machine load (1-minute load average before / after each run): "
         + ", ".join(f"{n} {r['load'][0]:.2f} / {r['load'][1]:.2f}" for n, r in runs.items() if "load" in r),
+    ]
+    if "gpu" in report:
+        lines.append("- GPU: " + ", ".join(f"{k} {v}" for k, v in report["gpu"].items()))
+    for label, why in report.get("skipped_backends", {}).items():
+        lines.append(f"- back end {label} not run: {why}")
+    lines += [
         "",
-        "| run | end-to-end fps | front end per frame, ms median / p90 | capture-to-result ms median / p90 "
-        "| capture-to-drawn ms median / p90 | frames dropped |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| run | back end (what runs) | end-to-end fps | front end per frame, ms median / p90 "
+        "| capture-to-result ms median / p90 | capture-to-drawn ms median / p90 | frames dropped |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in runs.items():
         lat, drawn = r["latency_ms"], r.get("latency_drawn_ms")
-        lines.append(f"| {name} | {r['fps']:.1f} | {_cell(r['summary'], 'frontend_total')} | "
+        lines.append(f"| {name} | {r['backend']} ({r['provider']}) | {r['fps']:.1f} | {_cell(r['summary'], 'frontend_total')} | "
                      f"{lat['median']:.1f} / {lat['p90']:.1f} | "
                      + (f"{drawn['median']:.1f} / {drawn['p90']:.1f}" if drawn else "-")
                      + f" | {r.get('frames_dropped', 0)} |")
@@ -169,16 +175,26 @@ def render_markdown(report: dict) -> str:
         "",
         "## Against the seed's budget (seed 000 Table 1: RTX 4060 laptop GPU, TensorRT)",
         "",
-        "The budget is a GPU number; a CPU time beside it is for orientation only (sequential run).",
+        "The budget is a GPU number; a CPU time beside it is for orientation only. Times from the sequential",
+        "run(s), one column per back end.",
         "",
         "| seed module | seed input | budget ms | our module | our input | ours median / p90 |",
         "|---|---|---:|---|---|---:|",
     ]
-    ref = runs.get("sequential", first)["summary"]
+    refs = budget_runs(runs)
+    if len(refs) > 1:  # one column per back end
+        lines[-2] = lines[-2].replace("| ours median / p90 |", "| " + " | ".join(refs) + " |")
+        lines[-1] = "|---|---|---:|---|---|" + "---:|" * len(refs)
     for row in BUDGET:
         lines.append(f"| {row.module} | {row.seed_input} | {row.budget_ms:g} | {row.ours or '-'} | "
-                     f"{row.our_input} | {_cell(ref, row.ours)} |")
+                     f"{row.our_input} | " + " | ".join(_cell(runs[n]["summary"], row.ours) for n in refs) + " |")
     return "\n".join(lines) + "\n"
+
+
+def budget_runs(runs: dict) -> list[str]:
+    """The runs the budget table reads: every sequential run (one per back end), else the first run."""
+    seq = [n for n in runs if n == "sequential" or n.startswith("sequential [")]
+    return seq or [next(iter(runs))]
 
 
 def plot(report: dict, path: Path) -> None:
@@ -214,19 +230,33 @@ def plot(report: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def mode_config(args: argparse.Namespace, mode: Mode, out: Path):
-    """The LiveConfig of one benchmark run (headless; files into `out`)."""
+def mode_config(args: argparse.Namespace, mode: Mode, out: Path, **backend):
+    """The LiveConfig of one benchmark run (headless; files into `out`); `backend`: LiveConfig fields that
+    select the back end (benchmarks/backends.py live_overrides), else the command line's."""
     size = (args.render or DEFAULT_RENDER_SIZE) if mode.render else None
     return live_config_from_args(args, out=out, headless=True, overlap=mode.overlap, render=mode.render,
                                  view_size=size, save_video=mode.encode,
-                                 save_world_video=mode.encode and not args.no_3d, realtime=mode.paced)
+                                 save_world_video=mode.encode and not args.no_3d, realtime=mode.paced, **backend)
+
+
+def planned_runs(args: argparse.Namespace, modes: Sequence[Mode]) -> tuple[list[tuple[str, Mode, dict]], dict]:
+    """[(run name, mode, back-end fields)] and {back end: why skipped}. On the CPU one run per mode with the
+    command line's back end; with --device cuda every mode once per back end this machine has (best first)."""
+    if args.device == "cpu":
+        return [(m.name, m, {}) for m in modes], {}
+    from .backends import available_backends, live_overrides
+
+    have, missing = available_backends()
+    return [(f"{m.name} [{label}]", m, live_overrides(label)) for label in have for m in modes], missing
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="mocap-bench", description=__doc__.splitlines()[0])
     add_source_args(p)
     add_engine_args(p)
-    p.add_argument("--device", choices=("cpu",), default="cpu", help="device to benchmark (GPU: later)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="cpu: the command line's back end (default); cuda: every back end this machine has "
+                        "(TensorRT fp16/fp32, ONNX Runtime CUDA, CPU), each mode once per back end")
     p.add_argument("--modes", default=None,
                    help=f"pipeline runs to compare, comma-separated: {' or '.join(MODES)}, each optionally with "
                         f"+{', +'.join(MODE_OPTIONS)} (default: {DEFAULT_MODES}; with --render: {RENDER_MODES})")
@@ -243,17 +273,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..app.record import prepare_out_dir
 
         modes = parse_modes(args.modes or (RENDER_MODES if args.render else DEFAULT_MODES))
+        runs, skipped = planned_runs(args, modes)
         report_dir = prepare_out_dir(args.report)
-        report = {"versions": versions(), "runs": {}}
-        for mode in modes:
+        report = {"versions": versions(), "runs": {}, "skipped_backends": skipped}
+        if args.device == "cuda":
+            from .device_info import backend_versions, cuda_info
+
+            report["gpu"] = {**cuda_info(), **backend_versions()}
+        for name, mode, backend in runs:
             with tempfile.TemporaryDirectory(prefix="mocap-bench-") as tmp:
                 load = [load_average()]
-                run_live(mode_config(args, mode, Path(tmp)))
+                run_live(mode_config(args, mode, Path(tmp), **backend))
                 load.append(load_average())
                 run = json.loads((Path(tmp) / "timings.json").read_text())
                 run["load"] = load
                 run["source"] = Path(run["source"]).name  # reports are shared: no machine paths
-                report["runs"][mode.name] = run
+                report["runs"][name] = run
         (report_dir / "report.json").write_text(json.dumps(report, indent=1))
         (report_dir / "report.md").write_text(render_markdown(report))
         plot(report, report_dir / "report.png")
