@@ -83,7 +83,8 @@ def live_config_from_args(args: argparse.Namespace, **overrides):
         headless=getattr(args, "headless", True), save_video=getattr(args, "save_video", False),
         progress=not getattr(args, "no_progress", False), overlap=not args.no_overlap,
         pose3d=not args.no_3d, nets3d=args.nets3d, world=getattr(args, "world", "static"),
-        camera_file=getattr(args, "camera_file", None), save_world_video=getattr(args, "save_world_video", False),
+        camera_file=getattr(args, "camera_file", None), refine_focal=getattr(args, "refine_focal", False),
+        save_world_video=getattr(args, "save_world_video", False),
         view_size=getattr(args, "view_size", None), realtime=getattr(args, "realtime", False),
     )
     fields.update(overrides)
@@ -122,6 +123,10 @@ def parser() -> argparse.ArgumentParser:
                         "absolute), moving camera (trajectory head, dead reckoning), or off (camera-space take)")
     p.add_argument("--camera-file", type=Path, metavar="JSON",
                    help="camera intrinsics from mocap.calib.intrinsics (default: an assumed 45 degree vertical field of view)")
+    p.add_argument("--refine-focal", action="store_true",
+                   help="world stage: estimate the focal length from the body over the first 3 s instead of "
+                        "keeping the assumed 45-degree field of view (off by default: +-18 %% per sequence on "
+                        "held-out data; docs/world.md)")
     p.add_argument("--save-world-video", action="store_true",
                    help="also write world.mp4: the 3D world view (ground grid, skeleton, camera frustum and path)")
     add_engine_args(p)

@@ -67,6 +67,7 @@ class LiveConfig:
     vmc: tuple[str, int] | None = None   # (host, port): stream each frame's 3D result over VMC (OSC/UDP)
     world: str = "static"  # world stage (issue 5): "static" or "moving" camera, "off": camera-space take
     camera_file: Path | None = None   # calib's JSON camera (intrinsics); None: the assumed field of view
+    refine_focal: bool = False        # world stage: refine the focal length from the body over the first seconds
     save_world_video: bool = False    # also write world.mp4 (the 3D world view)
     view_size: tuple[int, int] | None = None   # (W, H) of the drawn overlay (frame letterboxed) and world view;
     #                                            None: the overlay at the frame's size, the world view 640x480
@@ -308,7 +309,10 @@ class LiveRun:
         if cfg.world != "off":
             from .world_stage import WORLD_VIDEO, WorldRun
 
-            self.world = self.take.world = WorldRun(body_model, self.source.fps, cfg.world, ort)
+            from ..models.world.stage import WorldOptions
+
+            self.world = self.take.world = WorldRun(body_model, self.source.fps, cfg.world, ort,
+                                                    WorldOptions(refine_focal=cfg.refine_focal), cam_K=self.pose3d.cam_K)
             if cfg.save_world_video or not self.headless or cfg.render:
                 from .world_view import WorldView
 
@@ -358,7 +362,7 @@ class LiveRun:
         work.pose3d = self.pose3d(work.result.k67_raw)
         work.timings_ms.update(work.pose3d.timings_ms)
         if self.world is not None:   # "world": the world stage's time (FK, ground, trajectory head, feet)
-            work.world = self.world.step(work.pose3d)
+            work.world = self.world.step(work.pose3d, work.result.k67_raw)
             work.timings_ms.update(work.world.timings_ms)
         return work
 

@@ -116,3 +116,21 @@ def test_world_view_draws_and_smooths():
     step = lambda a: np.linalg.norm(np.diff(a, axis=0), axis=1).mean()   # noqa: E731
     assert step(shown) < 0.5 * step(raw)
     np.testing.assert_allclose(f.joints_w[0], J[0])                      # the WorldFrame is not modified
+
+
+def test_refine_focal_flag_reaches_the_world_stage(demo_video, tmp_path):
+    """--refine-focal turns on the world stage's focal refinement with the 3D stage's intrinsics."""
+    from mocap.app.cli import live_config_from_args, parser
+    from mocap.app.pipeline import LiveRun
+
+    args = parser().parse_args(["--video", str(demo_video), "--refine-focal", "--out", str(tmp_path / "o")])
+    cfg = live_config_from_args(args)
+    assert cfg.refine_focal
+    run = LiveRun(cfg)
+    try:
+        assert run.world.options.refine_focal and run.world.cam_K is not None
+        assert np.allclose(run.world.cam_K, run.pose3d.cam_K)
+    finally:
+        run.source.close()
+    default = live_config_from_args(parser().parse_args(["--video", str(demo_video)]))
+    assert not default.refine_focal
