@@ -2,7 +2,9 @@
 the FP16 mixed-precision conversion (ONNX Runtime CPU), and the real TensorRT / ONNX Runtime CUDA
 paths where this machine has them (skipped with the reason otherwise)."""
 import dataclasses
+import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +168,20 @@ def test_engine_cache_module_has_no_tensorrt_import():
     """The cache/selection logic must import on machines without TensorRT."""
     src = Path(engine_cache.__file__).read_text() + Path(select.__file__).read_text()
     assert "import tensorrt" not in src
+
+
+@pytest.mark.skipif(_tensorrt_and_cuda() is not None, reason=f"TensorRT engines need TensorRT + CUDA: {_tensorrt_and_cuda()}")
+def test_export_builds_and_checks_every_engine_then_the_app_runs_on_them(run, tmp_path, demo_video):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}   # export and app share this engine cache
+    first = run("export.cli", "--precision", "both", "--check", timeout=3600, env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "FAILED" not in first.stdout and first.stdout.count(" ok") >= 2 * 8
+    again = run("export.cli", "--precision", "both", timeout=600, env=env)
+    assert again.returncode == 0 and "built" not in again.stdout  # a valid cache is a no-op
+    for precision in ("fp16", "fp32"):
+        out = tmp_path / f"live_{precision}"
+        live = run("app.cli", "--video", demo_video, "--max-frames", 40, "--out", out, "--backend", "tensorrt",
+                   "--precision", precision, "--no-progress", timeout=600, env=env)
+        assert live.returncode == 0, live.stderr
+        timings = json.loads((out / "timings.json").read_text())
+        assert timings["backend"] == "tensorrt" and "TensorRT" in timings["provider"]
