@@ -50,9 +50,10 @@ def add_source_args(p: argparse.ArgumentParser) -> None:
 def add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provider", choices=sorted(PROVIDER_CHOICES), default="cpu",
                    help="ONNX Runtime execution provider (default: cpu; auto = best available)")
-    p.add_argument("--backend", choices=("onnxruntime", "tensorrt"), default="onnxruntime",
+    p.add_argument("--backend", choices=("onnxruntime", "tensorrt", "torch"), default="onnxruntime",
                    help="inference back end (default: onnxruntime; tensorrt builds cached engines on first use, "
-                        "see mocap-export and docs/gpu.md)")
+                        "see mocap-export; torch runs the nets with torch ops on the GPU where neither TensorRT nor "
+                        "onnxruntime-gpu is installed; docs/gpu.md)")
     p.add_argument("--precision", choices=("fp16", "fp32"), default="fp16",
                    help="TensorRT precision (default: fp16)")
     p.add_argument("--threads", type=int, default=1, metavar="N",

@@ -213,11 +213,15 @@ def build_frontend(cfg: LiveConfig):
     from ..models.frontend.crop_torch import device_for_provider
     from ..models.frontend.holistic import Frontend
 
+    engines = engine_config(cfg)
     gpu = cfg.backend == "tensorrt" or cfg.require_provider in ("cuda", "tensorrt")
+    if cfg.backend == "torch":
+        from ..engines.select import torch_device
+
+        gpu = torch_device(engines).startswith("cuda")
     config = FrontendConfig.for_device("cuda") if gpu else FrontendConfig()
-    frontend = Frontend.from_onnx(model_dir=cfg.model_dir, ort=engine_config(cfg), body_model=cfg.body_model,
-                                  config=config)
-    if not gpu and cfg.providers[0] != "cpu":   # --provider auto: the back end is known only now
+    frontend = Frontend.from_onnx(model_dir=cfg.model_dir, ort=engines, body_model=cfg.body_model, config=config)
+    if not gpu and cfg.backend == "onnxruntime" and cfg.providers[0] != "cpu":   # --provider auto: the back end is known only now
         frontend.use_device(device_for_provider(frontend.provider))
     return frontend
 

@@ -6,7 +6,8 @@ that select it (engines/select.py EngineConfig, the front end's crops on the GPU
 from __future__ import annotations
 
 # Best first; the CPU run is the reference every GPU number is read against.
-GPU_BACKENDS = ("tensorrt-fp16", "tensorrt-fp32", "onnxruntime-cuda", "onnxruntime-cpu")
+# torch-cuda: the nets with torch ops (engines/torch_graph.py), for GPUs without TensorRT/onnxruntime-gpu.
+GPU_BACKENDS = ("tensorrt-fp16", "tensorrt-fp32", "onnxruntime-cuda", "torch-cuda", "onnxruntime-cpu")
 
 
 def live_overrides(label: str) -> dict:
@@ -16,6 +17,8 @@ def live_overrides(label: str) -> dict:
                 "require_provider": None}
     if label == "onnxruntime-cuda":
         return {"backend": "onnxruntime", "providers": ("cuda",), "require_provider": "cuda"}
+    if label == "torch-cuda":
+        return {"backend": "torch", "providers": ("cpu",), "require_provider": None}
     if label == "onnxruntime-cpu":
         return {"backend": "onnxruntime", "providers": ("cpu",), "require_provider": None}
     raise ValueError(f"unknown back end {label!r}; choose from {', '.join(GPU_BACKENDS)}")

@@ -20,7 +20,7 @@ from .onnxruntime import OrtConfig, OrtEngine
 
 log = logging.getLogger(__name__)
 
-BACKEND_NAMES = ("onnxruntime", "tensorrt")
+BACKEND_NAMES = ("onnxruntime", "tensorrt", "torch")
 
 # Largest batch each net is run with (the optimization profile's max and opt): both hands go
 # through the hand nets as one batch (models/frontend/hands.py); everything else runs batch 1.
@@ -41,9 +41,11 @@ def default_cache_dir() -> Path:
 class EngineConfig:
     """How every net of a run is opened.
 
-    backend: 'onnxruntime' (providers and threads from `ort`) or 'tensorrt'.
+    backend: 'onnxruntime' (providers and threads from `ort`), 'tensorrt', or 'torch' (torch_graph.py: the
+        ONNX graph run with torch ops, for a GPU that has torch but neither TensorRT nor onnxruntime-gpu).
     precision: TensorRT precision, 'fp16' or 'fp32'.
-    cuda_graph: TensorRT: capture each static shape's enqueue into a CUDA graph.
+    cuda_graph: TensorRT and torch on CUDA: capture each static shape's work into a CUDA graph.
+    torch_device: the torch back end's device (None: 'cuda' where torch sees one, else 'cpu').
     workspace_mb: TensorRT builder workspace limit.
     cache_dir: engine cache (None: default_cache_dir()).
     fallback: TensorRT unavailable -> run the ONNX in ONNX Runtime with `ort` (warning) instead of failing.
@@ -56,10 +58,20 @@ class EngineConfig:
     workspace_mb: int = 1024
     cache_dir: Path | None = None
     fallback: bool = False
+    torch_device: str | None = None
 
     def __post_init__(self) -> None:
         if self.backend not in BACKEND_NAMES:
             raise EngineError(f"unknown back end {self.backend!r}; choose from {', '.join(BACKEND_NAMES)}")
+
+
+def torch_device(cfg: EngineConfig) -> str:
+    """The device the torch back end runs on (EngineConfig.torch_device, default cuda where available)."""
+    if cfg.torch_device:
+        return cfg.torch_device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def net_name(onnx_path: Path) -> str:
@@ -125,6 +137,10 @@ def open_engine(onnx_path: Path, cfg: EngineConfig | OrtConfig) -> Engine:
         return OrtEngine(onnx_path, cfg)
     if cfg.backend == "onnxruntime":
         return OrtEngine(onnx_path, cfg.ort)
+    if cfg.backend == "torch":
+        from .torch_graph import TorchEngine
+
+        return TorchEngine.from_onnx(Path(onnx_path), torch_device(cfg), cfg.cuda_graph)
     try:
         path, _ = ensure_trt_engine(Path(onnx_path), cfg)
         from .tensorrt import TrtEngine

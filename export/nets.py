@@ -110,6 +110,24 @@ def torch_outputs(name: str, net, feeds: dict[str, np.ndarray]) -> list[np.ndarr
     return [o.numpy() for o in out]
 
 
+def torch_engine(name: str, checkpoint: str | os.PathLike, device: str = "cpu", cuda_graph: bool = True):
+    """The net of a checkpoint as an Engine on the torch back end (engines/torch_graph.py TorchEngine):
+    the PyTorch module itself on `device`, with the ONNX contract's input and output names."""
+    from mocap.engines.base import TensorSpec
+    from mocap.engines.torch_graph import TorchEngine
+
+    graph = _wrap(name, load_torch_net(name, checkpoint)).to(device)
+    ins, outs = (POSE_INIT_INPUTS, POSE_INIT_OUTPUTS) if name == "pose_init" else (DESCENT_INPUTS, DESCENT_OUTPUTS)
+    feeds = check_inputs(name, batch=1)
+
+    def run(x):
+        return dict(zip(outs, graph(*(x[n] for n in ins))))
+
+    inputs = tuple(TensorSpec(n, ("batch", *feeds[n].shape[1:]), "tensor(float)") for n in ins)
+    outputs = tuple(TensorSpec(n, ("batch",), "tensor(float)") for n in outs)
+    return TorchEngine(run, name, inputs, outputs, device, cuda_graph)
+
+
 def torch2onnx(name: str, net, out: str | os.PathLike) -> Path:
     """Export an eval-mode net to ONNX at ``out`` (module docstring for the contract); return the path.
 

@@ -187,8 +187,14 @@ class Pose3DStage:
         from mocap.export.nets import net_onnx
 
         ort = ort or OrtConfig()
-        engines = [open_engine(net_onnx(name, Path(p), cache)[0], ort)
-                   for name, p in (("pose_init", pose_init_pt), ("descent", descent_pt))]
+        nets = (("pose_init", pose_init_pt), ("descent", descent_pt))
+        if getattr(ort, "backend", None) == "torch":   # our nets have PyTorch modules: run those directly
+            from mocap.engines.select import torch_device
+            from mocap.export.nets import torch_engine
+
+            engines = [torch_engine(name, Path(p), torch_device(ort), ort.cuda_graph) for name, p in nets]
+        else:
+            engines = [open_engine(net_onnx(name, Path(p), cache)[0], ort) for name, p in nets]
         return cls(*engines, width=width, height=height, cam_K=cam_K)
 
     @property
