@@ -140,7 +140,8 @@ def open_engine(onnx_path: Path, cfg: EngineConfig | OrtConfig) -> Engine:
     if cfg.backend == "torch":
         from .torch_graph import TorchEngine
 
-        return TorchEngine.from_onnx(Path(onnx_path), torch_device(cfg), cfg.cuda_graph)
+        batches = tuple(range(1, MAX_BATCH.get(net_name(onnx_path), 1) + 1))
+        return TorchEngine.from_onnx(Path(onnx_path), torch_device(cfg), cfg.cuda_graph, batches)
     try:
         path, _ = ensure_trt_engine(Path(onnx_path), cfg)
         from .tensorrt import TrtEngine

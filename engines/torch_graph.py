@@ -15,12 +15,15 @@ alignment, DepthToSpace default mode 'DCR'.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
 
 from .base import EngineError, TensorSpec
+
+log = logging.getLogger(__name__)
 
 
 def _attrs(node) -> dict:
@@ -154,7 +157,8 @@ SUPPORTED_OPS: dict[str, Callable] = {
     "DepthToSpace": _depth_to_space,
 }
 # Inputs read as host values (shapes, pads, indices, scales) rather than device tensors.
-HOST_INPUTS = {"Reshape": {1}, "Slice": {1, 2, 3, 4}, "Pad": {1}, "Resize": {1, 2, 3}, "Squeeze": {1}}
+# (Read on the host once at load: a device read per call would synchronise, and breaks CUDA-graph capture.)
+HOST_INPUTS = {"Clip": {1, 2}, "Reshape": {1}, "Slice": {1, 2, 3, 4}, "Pad": {1}, "Resize": {1, 2, 3}, "Squeeze": {1}}
 
 
 class TorchGraph:
@@ -212,14 +216,17 @@ class TorchGraph:
 class TorchEngine:
     """The Engine interface over a torch callable (a TorchGraph, or one of our nets' PyTorch modules).
 
-    cuda_graph: on CUDA, the first call per input-shape set runs eagerly, the second captures a CUDA
-    graph, later calls copy their inputs into the captured buffers and replay it.
+    cuda_graph: on CUDA, a CUDA graph is captured at load for each batch size in `graph_batches` (the
+    other input dims are static) and replayed for calls of that shape; any other shape runs eagerly.
+    Capturing at load, before the pipeline's threads start, matters: a capture while another thread
+    launches work on the default stream is invalidated (CUDA stream-capture rules).
     """
 
     backend = "torch"
 
     def __init__(self, fn: Callable[[Mapping[str, object]], dict], name: str, inputs: tuple[TensorSpec, ...],
-                 outputs: tuple[TensorSpec, ...], device: str, cuda_graph: bool = True):
+                 outputs: tuple[TensorSpec, ...], device: str, cuda_graph: bool = True,
+                 graph_batches: tuple[int, ...] = (1,)):
         import torch
 
         self.fn, self.name, self.inputs, self.outputs = fn, name, inputs, outputs
@@ -227,11 +234,16 @@ class TorchEngine:
         self.cuda_graph = cuda_graph and self.device.type == "cuda"
         self.provider = f"torch {torch.__version__} {self.device.type}" + (" + CUDA graphs" if self.cuda_graph else "")
         self._graphs: dict[tuple, dict] = {}
+        if self.cuda_graph:
+            for batch in graph_batches:
+                self._capture(batch)
 
     @classmethod
-    def from_onnx(cls, path: Path, device: str = "cpu", cuda_graph: bool = True) -> "TorchEngine":
+    def from_onnx(cls, path: Path, device: str = "cpu", cuda_graph: bool = True,
+                  graph_batches: tuple[int, ...] = (1,)) -> "TorchEngine":
         graph = TorchGraph(path, device)
-        return cls(graph, Path(path).name.split(".")[0], graph.inputs, graph.outputs, device, cuda_graph)
+        return cls(graph, Path(path).name.split(".")[0], graph.inputs, graph.outputs, device, cuda_graph,
+                   graph_batches)
 
     def _device_feeds(self, feeds: Mapping[str, object]) -> dict:
         import torch
@@ -248,31 +260,37 @@ class TorchEngine:
 
         x = self._device_feeds(feeds)
         with torch.inference_mode():
-            if not self.cuda_graph:
+            slot = self._graphs.get(tuple(tuple(t.shape) for t in x.values())) if self.cuda_graph else None
+            if slot is None:
                 y = self.fn(x)
             else:
-                y = self._run_graph(x)
-        return {k: v.float().cpu().numpy() for k, v in y.items()}
+                for k, v in x.items():
+                    slot["in"][k].copy_(v)
+                slot["graph"].replay()
+                y = slot["out"]
+            return {k: v.float().cpu().numpy() for k, v in y.items()}
 
-    def _run_graph(self, x: dict) -> dict:
+    def _capture(self, batch: int) -> None:
+        """Warm up and capture the graph for inputs of this batch size (other dims from the specs)."""
         import torch
 
-        key = tuple(tuple(t.shape) for t in x.values())
-        slot = self._graphs.get(key)
-        if slot is None:   # first call with this shape: eager (warms up cuDNN's algorithm choice)
-            self._graphs[key] = {"in": {k: v.clone() for k, v in x.items()}, "graph": None}
-            return self.fn(x)
-        if slot["graph"] is None:
+        shapes = {s.name: tuple(d if isinstance(d, int) and d > 0 else batch for d in s.shape) for s in self.inputs}
+        if any(len(shape) and shape[0] != batch for shape in shapes.values()):
+            return   # a fixed batch other than this one
+        static_in = {n: torch.zeros(shape, device=self.device) for n, shape in shapes.items()}
+        with torch.inference_mode():
             stream = torch.cuda.Stream()
             stream.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(stream):
-                self.fn(slot["in"])   # one more warm-up on the side stream, as torch's CUDA-graph docs ask
+                for _ in range(2):   # warm-up on a side stream (cuDNN picks its kernels), as torch's docs ask
+                    self.fn(static_in)
             torch.cuda.current_stream().wait_stream(stream)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                slot["out"] = self.fn(slot["in"])
-            slot["graph"] = graph
-        for k, v in x.items():
-            slot["in"][k].copy_(v)
-        slot["graph"].replay()
-        return {k: v.clone() for k, v in slot["out"].items()}
+            try:
+                with torch.cuda.graph(graph):
+                    static_out = self.fn(static_in)
+            except RuntimeError as exc:   # e.g. a host read inside the net: it stays eager for this shape
+                log.warning("%s: CUDA graph capture failed for batch %d (%s); running eagerly", self.name, batch,
+                            str(exc).splitlines()[0])
+                return
+        self._graphs[tuple(static_in[n].shape for n in shapes)] = {"in": static_in, "out": static_out, "graph": graph}

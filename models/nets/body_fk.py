@@ -84,6 +84,15 @@ class SparseBody(nn.Module):
         self._order = torch.as_tensor([flat.index(j) for j in range(len(flat))])
         self._parent_or_self = torch.as_tensor([0] + list(self.parents[1:]))
 
+    def _apply(self, fn, recurse=True):
+        """`.to(device)` etc. also move the index tensors of the tree levels (plain attributes, since a
+        list of tensors cannot be a buffer); an index left on the CPU would copy to the GPU every call."""
+        super()._apply(fn, recurse)
+        self._levels = [fn(t) for t in self._levels]
+        self._level_parents = [fn(t) for t in self._level_parents]
+        self._order, self._parent_or_self = fn(self._order), fn(self._parent_or_self)
+        return self
+
     def rest_joints(self, betas: torch.Tensor) -> torch.Tensor:
         """(B, 55, 3) rest-pose joints for `betas` (B, nb)."""
         return self.j_template + torch.einsum("bk,jdk->bjd", betas, self.j_dirs)

@@ -111,7 +111,7 @@ class DescentNet(nn.Module):
         """The state after every step (for deep supervision in training); element 0 is the input. Every
         state but the last is posed (the last too with `pose_last`)."""
         mask = mask.to(k67_xy.dtype)
-        k67_xy = torch.where(mask[..., None] > 0, k67_xy, torch.zeros((), dtype=k67_xy.dtype))
+        k67_xy = torch.where(mask[..., None] > 0, k67_xy, torch.zeros((), dtype=k67_xy.dtype, device=k67_xy.device))
         states = [DescentState(pose_6d, betas, root_c)]
         for i in range(self.config.iterations):
             states.append(self.step(i, states[-1], k67_xy, mask, global_info))

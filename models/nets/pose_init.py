@@ -197,7 +197,7 @@ class PoseInitNet(nn.Module):
             raise ValueError(f"mask must be {(b, t, k)}, got {tuple(mask.shape)}")
         x = keypoints_to_channels(k67_xy)
         m = expand_keypoint_mask(mask.to(x.dtype).permute(0, 2, 1))
-        x = torch.where(m > 0, x, torch.zeros((), dtype=x.dtype))   # missing xy may be garbage, even NaN
+        x = torch.where(m > 0, x, torch.zeros((), dtype=x.dtype, device=x.device))   # missing xy may be garbage, even NaN
         if self.config.hand_local:
             xy = x.permute(0, 2, 1).reshape(b, t, k, 2)
             loc, lm = hand_local(xy, mask.to(x.dtype))
