@@ -304,3 +304,14 @@ def test_crop_speeds_and_weighted_crops():
     assert np.all(w[idx[:, 0]] > 0)
     short = idx[:, 0] == 200
     assert np.all(mask[short].sum(1) == 50) and np.all(mask[~short].sum(1) == 120)
+
+
+def test_shipped_config_has_no_machine_paths():
+    from mocap.models.world.train_trajectory import scrub_paths
+    out = scrub_paths({"data": "/home/x/proxy", "out": "/tmp/r/v4", "nets_train": "/data/c/nets_train.npz",
+                       "nets3d": "", "ship_to": "models/world/data/t.pt", "seed": 0})
+    assert out == {"data": "PROXY_DIR", "out": "runs/v4", "nets_train": "CACHE/nets_train.npz", "nets3d": "",
+                   "ship_to": "models/world/data/t.pt", "seed": 0}
+    from mocap.models.world.trajectory import DEFAULT_WEIGHTS
+    cfg = torch.load(DEFAULT_WEIGHTS, weights_only=True)["train_config"]
+    assert not any(isinstance(v, str) and v.startswith("/") for v in cfg.values())

@@ -353,8 +353,8 @@ def write_report(results: list[dict], out: Path, weights: str, data: str) -> Pat
                   "(the proxies' visible K67 pixels), their camera-space root joint and orientation mapped to the world "
                   "through the proxy's true camera (known extrinsics, per frame): absolute, never given the true start; "
                   "the 'aligned' row translates it onto the true root at the window start like the other methods. "
-                  "The trajectory head's rows use the true body poses as input, except 'trajectory head on the 3D nets' "
-                  "poses' (the nets' body, gravity-aligned with the true camera rotation).", ""]
+                  "The trajectory heads' rows use the true body poses as input, except those 'on the 3D nets' poses' "
+                  "(the nets' body, gravity-aligned with the true camera rotation: what the app feeds the head).", ""]
     for r in results:
         lines += [f"## {r['window_s']:g} s windows (stride {r['stride_s']:g} s): {r['windows']} windows from "
                   f"{r['sequences']} sequences", "",
@@ -373,7 +373,7 @@ def write_report(results: list[dict], out: Path, weights: str, data: str) -> Pat
             for name, m in r["static_methods"].items():
                 lines.append(_row(name, m))
             lines += ["", "Medians: " + "; ".join(
-                f"{n}: G-MPJPE {m['g_mpjpe_mm']:.0f} mm, drift {m['drift_m']:.3f} m"
+                f"{n}: G-MPJPE {m['g_mpjpe_mm']:.0f} mm, drift {m['drift_m']:.3f} m, speed ratio {m['speed_ratio']:.2f}"
                 for n, m in r["static_medians"].items()), ""]
     lines += [f"Net cost (whole sequence at once, per frame): {results[0]['net_ms_per_frame_batched']:.3f} ms.", ""]
     md = out / "README.md"

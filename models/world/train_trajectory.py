@@ -430,10 +430,23 @@ def train(cfg: TrainConfig) -> Path:
     return out / "best.pt"
 
 
+def scrub_paths(train_config: dict) -> dict:
+    """The training config without machine paths: an absolute `data` becomes PROXY_DIR, an absolute `out`
+    runs/<its name>, any other absolute path CACHE/<its name> (what the shipped weights keep)."""
+    out = dict(train_config)
+    for k, v in out.items():
+        if isinstance(v, str) and v and Path(v).expanduser().is_absolute():
+            name = Path(v).name
+            out[k] = "PROXY_DIR" if k == "data" else f"runs/{name}" if k == "out" else f"CACHE/{name}"
+    return out
+
+
 def ship(checkpoint: str | Path, dst: str | Path) -> Path:
-    """Write a checkpoint's weights and configs only (what load_trajectory_net needs), atomically."""
+    """Write a checkpoint's weights and configs only (what load_trajectory_net needs), atomically; the
+    training config's machine paths replaced by placeholders (`scrub_paths`)."""
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     small = {k: ck[k] for k in ("model", "net_config", "train_config", "step", "elapsed_s")}
+    small["train_config"] = scrub_paths(small["train_config"])
     small["val"] = ck["history"][-1]["val"] if ck.get("history") else None
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
