@@ -98,11 +98,12 @@ def grid_matrices(Mi: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarr
 
 
 @lru_cache(maxsize=32)
-def _pixel_coords(tw: int, th: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Destination pixel indices: x (1, tw) and y (th, 1) float32 on `device` (read-only, cached)."""
-    x = torch.arange(tw, dtype=torch.float32, device=device).view(1, tw)
-    y = torch.arange(th, dtype=torch.float32, device=device).view(th, 1)
-    return x, y
+def _pixel_coords(tw: int, th: int, device: torch.device) -> torch.Tensor:
+    """Destination pixels as homogeneous rows (x, y, 1): (th * tw, 3) float32 on `device`, row-major
+    (read-only, cached)."""
+    y, x = torch.meshgrid(torch.arange(th, dtype=torch.float32, device=device),
+                          torch.arange(tw, dtype=torch.float32, device=device), indexing="ij")
+    return torch.stack((x.reshape(-1), y.reshape(-1), torch.ones(th * tw, device=device)), dim=1)
 
 
 def sampling_grid(A: np.ndarray, size: tuple[int, int], device: torch.device | str) -> torch.Tensor:
@@ -110,23 +111,17 @@ def sampling_grid(A: np.ndarray, size: tuple[int, int], device: torch.device | s
 
     Args:
         A: (N, 3, 3) destination pixel -> normalised source coordinate (from `grid_matrices`);
-            its entries go to the device as kernel scalars (no host-to-device copy, no sync).
+            one small upload for all N, then one batched product and one division on the device
+            (a handful of kernels whatever N is: on a GPU the crop is launch-bound, not compute-bound).
         size: (tw, th) of each crop.
     """
     tw, th = size
-    x, y = _pixel_coords(tw, th, torch.device(device))
-    parts = []
-    for a in np.asarray(A, np.float64):
-        a = [[float(v) for v in row] for row in a]
-        gx = x * a[0][0] + (y * a[0][1] + a[0][2])
-        gy = x * a[1][0] + (y * a[1][1] + a[1][2])
-        if abs(a[2][0]) * tw + abs(a[2][1]) * th > 1e-9 * abs(a[2][2]):  # a real perspective
-            w = x * a[2][0] + (y * a[2][1] + a[2][2])
-            gx, gy = gx / w, gy / w
-        elif a[2][2] != 1.0:
-            gx, gy = gx / a[2][2], gy / a[2][2]
-        parts.append(torch.stack((gx, gy), dim=-1))
-    return torch.cat(parts, dim=0).unsqueeze(0)
+    device = torch.device(device)
+    pix = _pixel_coords(tw, th, device)                                                # (P, 3)
+    A_t = torch.from_numpy(np.asarray(A, np.float32)).to(device, non_blocking=True)   # (N, 3, 3)
+    g = torch.matmul(pix, A_t.transpose(1, 2))                                        # (N, P, 3)
+    xy = g[..., :2] / g[..., 2:]
+    return xy.reshape(1, A_t.shape[0] * th, tw, 2)
 
 
 def warp_rois(image: torch.Tensor, Mi: np.ndarray, spec: CropSpec) -> torch.Tensor:
