@@ -14,15 +14,14 @@ test checks), so the tolerances catch it.
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 import torch
-
+from frontend_tools import needs_frontend_nets, read_rgb_frames
 from mocap.engines.onnxruntime import OrtConfig
 from mocap.models.frontend import crop_torch
 from mocap.models.frontend.config import FrontendConfig
-from mocap.models.frontend.holistic import MODEL_FILES, Frontend, default_model_dir
+from mocap.models.frontend.holistic import Frontend
 
 FIRST, N_FRAMES = 100, 30
 BODY_MEDIAN_PX, BODY_P90_PX = 0.6, 3.0   # confident (> 0.5 in both) body keypoints
@@ -30,21 +29,12 @@ HAND_MEDIAN_PX, HAND_P90_PX = 0.5, 1.5   # hand keypoints where both paths have 
 HAND_FLAG_NEAR = 0.6  # a hand seen by one path only had a presence flag below this (threshold 0.5)
 SHIFT_FRAMES = 12     # the 1 px shift check runs on the first frames only (test time)
 
-pytestmark = pytest.mark.skipif(
-    not all((default_model_dir() / f).is_file() for f in MODEL_FILES.values()),
-    reason="converted MediaPipe nets missing in models/onnx (run mocap-export)")
+pytestmark = needs_frontend_nets
 
 
 @pytest.fixture(scope="module")
 def frames(demo_video):
-    cap = cv2.VideoCapture(str(demo_video))
-    cap.set(cv2.CAP_PROP_POS_FRAMES, FIRST)
-    out = []
-    while len(out) < N_FRAMES:
-        ok, bgr = cap.read()
-        assert ok, "demo clip shorter than expected"
-        out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return out
+    return read_rgb_frames(demo_video, N_FRAMES, FIRST)
 
 
 def _run(frames, config: FrontendConfig):

@@ -1,29 +1,20 @@
 """The front end on the bundled demo clip: a body is found, tracked, and its keypoints make sense."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
-
+from frontend_tools import needs_frontend_nets, read_rgb_frames
 from mocap.engines.onnxruntime import OrtConfig
-from mocap.models.frontend.holistic import MODEL_FILES, Frontend, default_model_dir
+from mocap.models.frontend.holistic import Frontend
 
 N_FRAMES = 30
 
-pytestmark = pytest.mark.skipif(
-    not all((default_model_dir() / f).is_file() for f in MODEL_FILES.values()),
-    reason="converted MediaPipe nets missing in models/onnx (run mocap-export)")
+pytestmark = needs_frontend_nets
 
 
 @pytest.fixture(scope="module")
 def frames(demo_video):
-    cap = cv2.VideoCapture(str(demo_video))
-    out = []
-    while len(out) < N_FRAMES:
-        ok, bgr = cap.read()
-        assert ok, "demo clip shorter than expected"
-        out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return out
+    return read_rgb_frames(demo_video, N_FRAMES)
 
 
 @pytest.fixture(scope="module")
