@@ -119,9 +119,10 @@ def parser() -> argparse.ArgumentParser:
                         "(comma-separated: bvh, glb, fbx; FBX needs Blender); see docs/outputs.md")
     p.add_argument("--vmc", nargs="?", const="", metavar="HOST:PORT",
                    help="stream every frame's body to a VMC receiver (OSC over UDP; default 127.0.0.1:39539)")
-    p.add_argument("--world", choices=("static", "moving", "off"), default="static",
+    p.add_argument("--world", choices=("static", "panning", "moving", "off"), default="static",
                    help="world stage (docs/world.md): static camera (ground and camera pose from the feet, "
-                        "absolute), moving camera (trajectory head, dead reckoning), or off (camera-space take)")
+                        "absolute), panning camera (turning in place: its rotation tracked on the background, "
+                        "then as static), moving camera (trajectory head, dead reckoning), or off (camera-space take)")
     p.add_argument("--camera-file", type=Path, metavar="JSON",
                    help="camera intrinsics from mocap.calib.intrinsics (default: an assumed 45 degree vertical field of view)")
     p.add_argument("--refine-focal", action="store_true",

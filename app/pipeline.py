@@ -65,7 +65,7 @@ class LiveConfig:
     nets3d: Path | None = None   # folder with pose_init.pt and descent.pt (None: the bundled nets)
     export: tuple[str, ...] = ()  # formats written from the take at its end ("bvh", "glb", "fbx"): out/take.<fmt>
     vmc: tuple[str, int] | None = None   # (host, port): stream each frame's 3D result over VMC (OSC/UDP)
-    world: str = "static"  # world stage (issue 5): "static" or "moving" camera, "off": camera-space take
+    world: str = "static"  # world stage: "static", "panning" (turning in place) or "moving" camera, "off": camera-space take
     camera_file: Path | None = None   # calib's JSON camera (intrinsics); None: the assumed field of view
     refine_focal: bool = False        # world stage: refine the focal length from the body over the first seconds
     save_world_video: bool = False    # also write world.mp4 (the 3D world view)
@@ -83,8 +83,8 @@ class LiveConfig:
             raise ValueError(f"max_frames must be positive, got {self.max_frames}")
         if (self.export or self.vmc) and not self.pose3d:
             raise ValueError("--export and --vmc need the 3D stage: leave out --no-3d")
-        if self.world not in ("static", "moving", "off"):
-            raise ValueError(f"--world must be static, moving or off, got {self.world!r}")
+        if self.world not in ("static", "moving", "panning", "off"):
+            raise ValueError(f"--world must be static, moving, panning or off, got {self.world!r}")
         if self.save_world_video and (not self.pose3d or self.world == "off"):
             raise ValueError("--save-world-video needs the 3D and world stages: leave out --no-3d and --world off")
         if self.view_size is not None and (len(self.view_size) != 2 or min(self.view_size) < 16):
@@ -153,6 +153,7 @@ class Work:
     result: object = None          # the front end's FrontendResult
     pose3d: object = None          # the 3D stage's Pose3DResult (None: 3D off)
     world: object = None           # the world stage's WorldFrame (None: world off)
+    R_pan: np.ndarray | None = None  # --world panning: this frame's camera -> the first frame's camera
 
 
 class StageThread(threading.Thread):
@@ -281,6 +282,7 @@ class LiveRun:
     def _build_pose3d(self, cfg: LiveConfig) -> None:
         """The 3D stage, its take recorder and the mesh overlay (all None when 3D is off or not installed)."""
         self.pose3d = self.take = self.mesh = self.body_model = self.world = self.world_view = self.world_video = None
+        self.pan = None
         if not cfg.pose3d:
             return
         from ..engines.onnxruntime import OrtConfig
@@ -317,6 +319,10 @@ class LiveRun:
 
             self.world = self.take.world = WorldRun(body_model, self.source.fps, cfg.world, ort,
                                                     WorldOptions(refine_focal=cfg.refine_focal), cam_K=self.pose3d.cam_K)
+            if cfg.world == "panning":
+                from ..models.world.camera_rotation import PanTracker
+
+                self.pan = PanTracker(self.pose3d.cam_K)
             if cfg.save_world_video or not self.headless or cfg.render:
                 from .world_view import WorldView
 
@@ -354,6 +360,12 @@ class LiveRun:
         work = Work(frame, {"capture": frame.read_ms})
         work.rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
         work.body = self.frontend.process_body(work.rgb, frame.timestamp_s)
+        if self.pan is not None:   # --world panning: the camera's turn from the background (body thread)
+            t0 = time.perf_counter()
+            b = work.body
+            person = b.body25_raw[b.body25_raw[:, 2] > 0.3, :2] if b.found and b.body25_raw is not None else None
+            work.R_pan = self.pan.step(work.rgb, person)
+            work.timings_ms["pan"] = (time.perf_counter() - t0) * 1e3
         return work
 
     def hand_stage(self, work: Work) -> Work:
@@ -366,7 +378,7 @@ class LiveRun:
         work.pose3d = self.pose3d(work.result.k67_raw)
         work.timings_ms.update(work.pose3d.timings_ms)
         if self.world is not None:   # "world": the world stage's time (FK, ground, trajectory head, feet)
-            work.world = self.world.step(work.pose3d, work.result.k67_raw)
+            work.world = self.world.step(work.pose3d, work.result.k67_raw, work.R_pan)
             work.timings_ms.update(work.world.timings_ms)
         return work
 

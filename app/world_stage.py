@@ -44,11 +44,16 @@ class WorldRun:
         self.net = OrtTrajectoryNet.from_checkpoint(trajectory_checkpoint, ort=ort) if need_net else None
         self.cam_K = cam_K
         self.stage = WorldStage(self.rig, self.fps, self.options, self.net, cam_K)
+        self.pans: list[np.ndarray] = []   # camera "panning": each stepped frame's camera -> first camera
 
-    def step(self, pose3d, k67: np.ndarray | None = None) -> WorldFrame:
+    def step(self, pose3d, k67: np.ndarray | None = None, R_pan: np.ndarray | None = None) -> WorldFrame:
         """One Pose3DResult (camera space) -> WorldFrame; k67 (67, 3) the frame's raw 2D keypoints (x px, y px,
-        confidence) for the focal refinement (ignored unless options.refine_focal)."""
-        return self.stage.step(pose3d.poses, pose3d.betas, pose3d.root_c, pose3d.contacts, pose3d.valid, k67)
+        confidence) for the focal refinement (ignored unless options.refine_focal); R_pan (3, 3) the frame's
+        camera -> the first frame's camera (camera "panning", from camera_rotation.PanTracker)."""
+        if R_pan is not None:
+            self.pans.append(np.asarray(R_pan, np.float64))
+        return self.stage.step(pose3d.poses, pose3d.betas, pose3d.root_c, pose3d.contacts, pose3d.valid, k67,
+                               R_pan)
 
     def world_take(self, take: Take, root_c: np.ndarray) -> Take:
         """The camera-space take (frame "camera") and its per-frame root joints in the camera (T, 3) ->
@@ -59,7 +64,10 @@ class WorldRun:
         stage.set_focal(self.stage.focal_px)     # the refined focal (if any) from the first frame on
         T = take.num_frames
         betas = np.repeat(np.asarray(take.betas, np.float64)[None], T, 0)
-        frames = stage.run(take.poses, betas, root_c, take.contacts, take.valid)
+        R_pan = None
+        if self.pans:   # one per recorded frame (a Ctrl-C can leave the lists one frame apart)
+            R_pan = np.stack(self.pans[:T] + self.pans[-1:] * max(0, T - len(self.pans)))
+        frames = stage.run(take.poses, betas, root_c, take.contacts, take.valid, R_pan=R_pan)
         seen = np.cumsum(np.asarray(take.valid, bool)) > 0
         poses = np.zeros((T, 165), np.float32)
         trans = np.zeros((T, 3), np.float32)

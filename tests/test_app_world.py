@@ -82,6 +82,20 @@ def test_world_off_moving_and_camera_file(run, tmp_path, demo_video, nets_dir, e
     assert take.cam_K[0, 0] == pytest.approx(750.0)
 
 
+def test_panning_world_on_a_static_camera_measures_no_turn(run, tmp_path, demo_video, nets_dir, env):
+    """--world panning tracks the camera's rotation on the background (the demo clip's camera stands
+    still): every frame's camera rotation stays within 1 degree of the first, and the take is a world take."""
+    proc = run("app.cli", *_args(demo_video, tmp_path / "pan", nets_dir, 40), "--world", "panning", env=env)
+    assert proc.returncode == 0, proc.stderr
+    take = load_take(tmp_path / "pan" / "smplx.npz")
+    assert take.frame == "world" and take.extra["cam_R"].shape == (40, 3, 3)
+    R = take.extra["cam_R"].astype(np.float64)
+    turn = np.degrees(np.arccos(np.clip((np.einsum("tij,ij->t", R, R[0]) - 1) / 2, -1, 1)))
+    assert turn.max() < 1.0, turn.max()
+    timings = json.loads((tmp_path / "pan" / "timings.json").read_text())
+    assert "pan" in timings["summary"]
+
+
 def test_world_flag_errors(run, tmp_path, demo_video, nets_dir, env):
     proc = run("app.cli", *_args(demo_video, tmp_path / "a", nets_dir), "--camera-file", tmp_path / "none.json",
                env=env, timeout=120)

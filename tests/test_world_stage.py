@@ -395,3 +395,32 @@ def test_focal_refinement_in_the_stage_finds_the_true_focal_and_rescales_depth(r
     off.run(np.array(poses), np.repeat(betas[None], T, 0), np.array(roots0), np.zeros((T, 4)), np.ones(T, bool),
             np.array(k67s))
     assert off.focal_px is None
+
+
+def test_panning_camera_recovers_the_world_with_the_cameras_rotation(rig):
+    """The walk of the static test seen by a camera that turns in place (yaw up to 40 degrees, a little
+    tilt): with each frame's rotation to the first camera (what camera_rotation.PanTracker measures)
+    the panning stage gives the static stage's world to 1e-6 m and each frame's true camera rotation;
+    the static stage on the same frames does not."""
+    from scipy.spatial.transform import Rotation
+
+    T = 90
+    t = np.arange(T) / FPS
+    ang = 0.4 * t
+    root_w = np.stack([3 * np.sin(ang), np.full(T, _standing_height(rig)), 1 + 3 * (1 - np.cos(ang))], 1)
+    R_root_w = yaw_matrix(ang + 0.3)
+    R_w2c0, t_w2c0 = look_at(np.array([0, 1.5, 0.0]), np.array([0.0, 1.5 - np.tan(0.25) * 4, 4.0]), 0.05)
+    R_t0 = Rotation.from_euler("yx", np.stack([np.linspace(0, 40, T), np.linspace(0, 3, T)], 1), degrees=True).as_matrix()
+    R_w2c = R_t0 @ R_w2c0                 # camera t = camera 0 turned by R_t0 (same centre)
+    t_w2c = np.einsum("tij,j->ti", R_t0, t_w2c0)
+    poses, root_c = _scene(rig, R_w2c, t_w2c, R_root_w, root_w, T)
+    R_pan = np.transpose(R_t0, (0, 2, 1))  # camera t -> camera 0
+    args = (poses, np.zeros((T, 10)), root_c, np.ones((T, 4)), np.ones(T, bool))
+    panning = WorldStage(rig, FPS, WorldOptions(pin=False, camera="panning")).run(*args, R_pan=R_pan)
+    err = np.array([np.linalg.norm(f.root_w - root_w[i]) for i, f in enumerate(panning)])
+    assert err[2:].max() < 1e-6, err
+    for i in (10, T - 1):
+        np.testing.assert_allclose(panning[i].R_w2c, R_w2c[i], atol=1e-6)
+        np.testing.assert_allclose(panning[i].t_w2c, t_w2c[i], atol=1e-6)
+    static = WorldStage(rig, FPS, WorldOptions(pin=False)).run(*args)
+    assert max(np.linalg.norm(f.root_w - root_w[i]) for i, f in enumerate(static)) > 0.5

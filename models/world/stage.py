@@ -43,7 +43,8 @@ from mocap.models.world.feet import LEG_CONTACTS, LEGS, FootPinner, LegPinner, P
 from mocap.models.world.transform import camera_to_world, yaw_matrix
 from mocap.models.mocap.motion import axis_angle_to_matrix
 
-CAMERA_MODES = ("static", "moving")
+CAMERA_MODES = ("static", "moving", "panning")
+FIXED_CAMERA_MODES = ("static", "panning")   # modes whose camera stays in one place (the ground gives its pose)
 NUM_BODY = 22
 MIN_CAMERA_HEIGHT_M = 0.05    # a fitted ground plane must be at least this far below the camera
 FIT_POINTS = 300             # at most about this many of the kept points go into one fit
@@ -142,7 +143,9 @@ class WorldOptions:
     """World stage settings (module docstring).
 
     Attributes:
-        camera: "static" or "moving".
+        camera: "static", "moving", or "panning" (a camera turning in place: `step`'s R_pan, from
+            camera_rotation.PanTracker, turns each frame's camera-space body into the first frame's camera,
+            where the static logic runs; the per-frame camera pose is then the static one turned back).
         refit_every: frames between ground-plane refits (while points keep coming).
         max_points: contact points kept for the fit (the most recent).
         fusion_gain: static camera: weight of the camera's absolute horizontal root per frame against the
@@ -302,11 +305,12 @@ class WorldStage:
         # moving camera: the horizontal path is the trajectory head's; holding the whole body on its contact
         # points would fight it (measured on the panning clip: the runner's net run 2.5 -> 1.9 m, path 2.9
         # -> 8.8 m): only the legs are pinned there
-        pin_options = o.pin_options if o.camera == "static" else replace(o.pin_options, horizontal=False)
+        pin_options = o.pin_options if o.camera in FIXED_CAMERA_MODES else replace(o.pin_options, horizontal=False)
         self.pinner = FootPinner(self.fps, pin_options)
         self.legs = LegPinner(self.fps)
         self.tracker = TrajectoryTracker(self.net) if self.net is not None else None
         self.last: WorldFrame = _rest_frame()
+        self._camera = (self.last.R_w2c, self.last.t_w2c)
         self.lost = True
         self.fused_xz: np.ndarray | None = None
         self.frames = 0
@@ -353,14 +357,19 @@ class WorldStage:
 
     # ------------------------------------------------------------------ per frame
     def step(self, poses: np.ndarray, betas: np.ndarray, root_c: np.ndarray, contacts: np.ndarray,
-             valid: bool = True, k67: np.ndarray | None = None) -> WorldFrame:
+             valid: bool = True, k67: np.ndarray | None = None, R_pan: np.ndarray | None = None) -> WorldFrame:
         """One frame of the 3D stage (camera space): poses (165,), betas (10,), root_c (3,) root joint in
         the camera, contacts (4,) probabilities, valid; k67 (67, 3) the frame's 2D keypoints (x px, y px,
-        confidence), used only by the focal refinement."""
+        confidence), used only by the focal refinement; R_pan (3, 3) this frame's camera -> the first
+        frame's camera (camera "panning"; None = identity)."""
         t0, c0 = time.perf_counter(), time.thread_time()
         if not valid:
             self.lost = True
             self.fused_xz = None
+            if R_pan is not None:   # the camera keeps turning while the body is lost
+                R0, t0_c = self._camera
+                return replace(self.last, valid=False, R_w2c=R_pan.T @ R0, t_w2c=R_pan.T @ t0_c,
+                               timings_ms=self._timings(t0, c0))
             return replace(self.last, valid=False, timings_ms=self._timings(t0, c0))
         root_c = np.asarray(root_c, np.float64)
         if (self.options.refine_focal and self.focal_estimate is None and k67 is not None
@@ -368,22 +377,27 @@ class WorldStage:
             J_m, _, _, G_m = self.rig.forward_full(poses, betas)
             self._collect_focal(J_m, G_m, root_c, k67)
         root_c, R_ray = self._focal_correction(root_c)
+        if R_pan is not None:       # panning: everything in the first frame's camera from here on
+            root_c = R_pan @ root_c
         if self.frames > 0 and np.linalg.norm(root_c - self._prev_root_c) > self.options.cut_jump_m:
             self._cut()   # another person, or the nets lost the body: no pinning across the jump
         self._prev_root_c = root_c
         joints_m, feet_m, R_local, G_c = self.rig.forward_full(poses, betas)
         if R_ray is not None:       # the body seen on the refined focal's ray
             joints_m, feet_m, G_c = joints_m @ R_ray.T, feet_m @ R_ray.T, R_ray @ G_c
+        if R_pan is not None:
+            joints_m, feet_m, G_c = joints_m @ R_pan.T, feet_m @ R_pan.T, R_pan @ G_c
         R_root_c = G_c[0]
         joints_c, feet_c = joints_m + root_c, feet_m + root_c
         plane = self._ground(feet_c, contacts, R_root_c[:, 1])
         pose = camera_pose_from_ground(plane) if plane.d > 0 else None
         if pose is None:   # the fitted plane passes above the camera (bad evidence): keep the last camera
-            R_g2c, t_g2c = self.last.R_w2c, self.last.t_w2c
+            R_g2c, t_g2c = self._camera
         else:
             R_g2c, t_g2c = pose.R_w2c, pose.t_w2c
+        self._camera = (R_g2c, t_g2c)   # (the first frame's camera when panning)
         j_root = self.rig.root_joint(betas)
-        if self.options.camera == "static":
+        if self.options.camera in FIXED_CAMERA_MODES:
             frame = self._static(R_root_c, root_c, joints_c, feet_c, j_root, R_g2c, t_g2c)
         else:
             frame = self._moving(R_root_c, root_c, joints_c, feet_c, R_g2c, t_g2c)
@@ -398,6 +412,8 @@ class WorldStage:
                 self._leg_ik(frame, G_c, R_root_c)
             if self.options.camera == "moving":   # the camera follows the body
                 frame.t_w2c = root_c - frame.R_w2c @ frame.root_w
+        if R_pan is not None:       # this frame's camera: the first frame's, turned by R_pan^T
+            frame.R_w2c, frame.t_w2c = R_pan.T @ frame.R_w2c, R_pan.T @ frame.t_w2c
         self.lost = False
         self.frames += 1
         frame.timings_ms = self._timings(t0, c0)
@@ -484,9 +500,11 @@ class WorldStage:
         return WorldFrame(True, R_root_w, root_w, joints_w, feet_w, np.zeros(4, bool), np.zeros(3), root_w.copy(),
                           R_w2c, t_w2c, "trajectory")
 
-    def run(self, poses, betas, root_c, contacts, valid, k67=None) -> list[WorldFrame]:
-        """A whole sequence (T, ...) through step, frame by frame (the take's second pass); k67 (T, 67, 3) or None."""
-        return [self.step(poses[t], betas[t], root_c[t], contacts[t], bool(valid[t]), None if k67 is None else k67[t])
+    def run(self, poses, betas, root_c, contacts, valid, k67=None, R_pan=None) -> list[WorldFrame]:
+        """A whole sequence (T, ...) through step, frame by frame (the take's second pass); k67 (T, 67, 3) or
+        None; R_pan (T, 3, 3) or None."""
+        return [self.step(poses[t], betas[t], root_c[t], contacts[t], bool(valid[t]), None if k67 is None else k67[t],
+                          None if R_pan is None else R_pan[t])
                 for t in range(len(poses))]
 
 
