@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from mocap.models.body.smplx_model import load_body_model
-from mocap.models.nets import evaluate, train_descent, train_init
+from mocap.models.nets import evaluate, learning_curve, train_descent, train_init
 from mocap.models.nets.body_fk import SparseBody
 from mocap.models.nets.descent import DescentNet
 from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
@@ -66,6 +67,27 @@ def test_train_and_evaluate_commands(proxy_dataset, tmp_path):
     assert train_descent.main(["--data", str(data), "--init", str(init_pt), "--out", str(tmp_path / "d"),
                                "--passes", "1", "--epochs", "1", "--batch-size", "64", "--workers", "0",
                                "--iterations", "2", "--chunks", "4", "--export", str(desc_pt)]) == 0
+    # warm starts: init from the exported weights with the body-joint term, descent from its export
+    warm_pt, warm_desc = tmp_path / "init_warm.pt", tmp_path / "descent_warm.pt"
+    assert train_init.main(["--data", str(data), "--out", str(tmp_path / "warm"), "--epochs", "1", "--batch-size", "2",
+                            "--targets", "16", "--channels", "32", "--workers", "0", "--steps-per-epoch", "2",
+                            "--val-chunks", "2", "--init-from", str(init_pt), "--body-weight", "5", "--lr", "3e-4",
+                            "--export", str(warm_pt)]) == 0
+    meta = torch.load(warm_pt, weights_only=True)["meta"]
+    assert meta["warm_start"]["file"] == "init.pt" and len(meta["warm_start"]["history"]) == 1
+    assert "body" in meta["history"][0]["val"] and meta["train_config"]["losses"]["body"] == 5.0
+    rows = learning_curve.curve_rows(meta)
+    assert [r["run"] for r in rows] == ["first run", "continued"] and "body" in rows[1] and "body" not in rows[0]
+    assert learning_curve.main([str(warm_pt), "--out", str(tmp_path / "curve.png")]) == 0
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="net config"):
+        train_init.main(["--data", str(data), "--out", str(tmp_path / "bad"), "--channels", "64", "--workers", "0",
+                         "--init-from", str(init_pt)])
+    assert train_descent.main(["--data", str(data), "--init", str(warm_pt), "--out", str(tmp_path / "dw"),
+                               "--passes", "1", "--epochs", "1", "--batch-size", "64", "--workers", "0",
+                               "--iterations", "2", "--chunks", "4", "--init-from", str(desc_pt),
+                               "--export", str(warm_desc)]) == 0
+    assert torch.load(warm_desc, weights_only=True)["meta"]["warm_start"]["file"] == "descent.pt"
     out = tmp_path / "report"
     assert evaluate.main(["--data", str(data), "--init", str(init_pt), "--descent", str(desc_pt), "--levels",
                           "realistic", "--ablation-partial", str(init_pt), "--ablation-plain", str(init_pt),

@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from mocap.models.keypoints import LEFT_HAND, RIGHT_HAND
 from mocap.models.nets.body_fk import SparseBody, posed_points, project_to_box
+from mocap.models.nets.metrics import BODY_JOINTS
 from mocap.models.nets.rotation import rot6d_to_rotmat
 
 
@@ -26,6 +27,8 @@ class LossWeights:
     reproj: float = 1.0       # 2D, box units, L1, visible points
     betas: float = 0.01
     contacts: float = 0.5
+    body: float = 0.0         # extra root-relative L1 (metres) on the 22 body joints alone, on top of
+                              # `joints` (which averages over all 55, 30 of them fingers); 0: no term
 
 
 def _wmean(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -63,7 +66,7 @@ def pose_losses(pred: Prediction, pose_6d: torch.Tensor, betas_pred: torch.Tenso
     proj = project_to_box(pred.k67, t["global_info"])
     vis = t["visible"]
     reproj = ((proj - t["k67_box"]).abs().sum(-1).clamp_max(1.0) * vis).sum(-1) / vis.sum(-1).clamp_min(1.0)
-    return {
+    terms = {
         "rot": w.rot * _wmean(((R_pred - R_gt) ** 2).sum((-2, -1)).mean(-1), weight),
         "joints": w.joints * _wmean((rel(pred.joints, pred.joints) - rel(j_gt, j_gt)).abs().sum(-1).mean(-1), weight),
         "k67": w.k67 * _wmean((rel(pred.k67, pred.joints) - rel(k_gt, j_gt)).abs().sum(-1).mean(-1), weight),
@@ -72,6 +75,11 @@ def pose_losses(pred: Prediction, pose_6d: torch.Tensor, betas_pred: torch.Tenso
         "reproj": w.reproj * _wmean(reproj, weight),
         "betas": w.betas * _wmean(((betas_pred - t["betas"]) ** 2).mean(-1), weight),
     }
+    if w.body:
+        nb = len(BODY_JOINTS)
+        terms["body"] = w.body * _wmean((rel(pred.joints[:, :nb], pred.joints)
+                                         - rel(j_gt[:, :nb], j_gt)).abs().sum(-1).mean(-1), weight)
+    return terms
 
 
 def contact_loss(logits: torch.Tensor, contacts: torch.Tensor, weight: torch.Tensor, w: LossWeights) -> torch.Tensor:

@@ -11,6 +11,10 @@ stage).
    last step) with the 3D terms of ``losses.pose_losses`` plus a robust fit term, the L1 distance of
    the projected K67 to the OBSERVED keypoints (masked, clamped), so that the net learns to fit the
    evidence of the current frame rather than only to smooth.
+
+``--init-from CKPT`` fine-tunes exported descent weights (e.g. the shipped ``descent.pt``, after the
+init net changed) instead of starting from the identity; the export's meta keeps the earlier run's
+config and history under ``warm_start``.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from mocap.models.nets.body_fk import SparseBody, project_to_box
 from mocap.models.nets.descent import DescentConfig, DescentNet
 from mocap.models.nets.losses import LossWeights, Prediction, pose_losses
 from mocap.models.nets.pose_init import PoseInitNet
-from mocap.models.nets.checkpoint import load_pose_init
+from mocap.models.nets.checkpoint import load_descent, load_pose_init, read_checkpoint
 from mocap.models.nets.train_init import finish_run, flatten_targets, out_of_time
 from mocap.models.proxy.corrupt import CorruptionOptions
 from mocap.models.proxy.dataset import ProxyWindows
@@ -55,6 +59,7 @@ class TrainDescentConfig:
     max_minutes: float = 0.0
     chunks: int = 0                 # chunks per pass (0: the whole split)
     fit_weight: float = 2.0         # observed-keypoint fit term (box units, L1, clamped)
+    init_from: str = ""             # warm start: exported descent weights to fine-tune
     net: DescentConfig = field(default_factory=DescentConfig)
     losses: LossWeights = field(default_factory=LossWeights)
 
@@ -124,6 +129,14 @@ def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
     N = frames["obs_mask"].shape[0]
     print(f"{N} training frames, {val['obs_mask'].shape[0]} validation frames")
     net = DescentNet(body, cfg.net)
+    warm = None
+    if cfg.init_from:
+        start = load_descent(cfg.init_from, body)
+        if start.config != cfg.net:
+            raise ValueError(f"--init-from {cfg.init_from}: its net config {start.config} differs from this run's "
+                             f"{cfg.net} (pass the same --iterations)")
+        net.steps.load_state_dict(start.steps.state_dict())
+        warm = {"file": Path(cfg.init_from).name, **read_checkpoint(cfg.init_from).get("meta", {})}
     opt = torch.optim.AdamW(net.steps.parameters(), lr=cfg.lr, weight_decay=1e-4)
     steps_per_epoch = N // cfg.batch_size
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs * steps_per_epoch, eta_min=cfg.lr_final)
@@ -151,7 +164,7 @@ def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
         torch.save({"state_dict": net.steps.state_dict(), "epoch": epoch, "history": history}, out / "last.pt")
         if out_of_time(t0, cfg.max_minutes):
             break
-    finish_run(out, history, export, net, cfg.net, cfg)
+    finish_run(out, history, export, net, cfg.net, cfg, {"warm_start": warm} if warm else None)
     return net
 
 
@@ -166,12 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("lr", "max_minutes", "fit_weight"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     p.add_argument("--iterations", type=int, default=d.net.iterations)
+    p.add_argument("--init-from", default=d.init_from, help="fine-tune these exported descent weights")
     p.add_argument("--export", help="write the final weights in the app's checkpoint format to this path")
     a = p.parse_args(argv)
     cfg = TrainDescentConfig(data=a.data, init=a.init, out=a.out, passes=a.passes, epochs=a.epochs,
                              batch_size=a.batch_size, lr=a.lr, seed=a.seed, threads=a.threads, workers=a.workers,
                              max_minutes=a.max_minutes, fit_weight=a.fit_weight, chunks=a.chunks,
-                             net=DescentConfig(iterations=a.iterations))
+                             init_from=a.init_from, net=DescentConfig(iterations=a.iterations))
     train(cfg, export=a.export)
     return 0
 

@@ -8,6 +8,11 @@ the temporal net computes N outputs in one pass. Checkpoints after every epoch (
 with ``--resume``); ``--export PATH`` writes the final weights in the app's checkpoint format
 (``models.nets.checkpoint``). Seeded: the same command gives the same weights on the same machine
 and thread count.
+
+``--init-from CKPT`` warm-starts from exported weights (e.g. the shipped ``pose_init.pt``): the net
+starts from them, the optimiser and the cosine schedule start fresh (``--lr`` is the restart's peak),
+and the export's meta keeps the earlier run's config and history under ``warm_start``.
+``--body-weight W`` adds an L1 term on the 22 body joints alone (``LossWeights.body``).
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from tqdm import tqdm
 
 from mocap.models.body.smplx_model import load_body_model
 from mocap.models.nets.body_fk import SparseBody
-from mocap.models.nets.checkpoint import save_checkpoint
+from mocap.models.nets.checkpoint import load_pose_init, read_checkpoint, save_checkpoint
 from mocap.models.nets.losses import LossWeights, contact_loss, pose_losses, pose_prediction
 from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
 from mocap.models.proxy.dataset import ProxyWindows
@@ -51,8 +56,24 @@ class TrainInitConfig:
     val_chunks: int = 600
     max_minutes: float = 0.0        # stop after this many minutes (0: no limit); the schedule still
                                     # spans `epochs`, so set both for a timed run
+    init_from: str = ""            # warm start: exported weights (train_init --export) to start from
     net: PoseInitConfig = field(default_factory=PoseInitConfig)
     losses: LossWeights = field(default_factory=LossWeights)
+
+
+def warm_start(net: PoseInitNet, path: str | Path) -> dict:
+    """Load exported weights `path` into `net` (its config must equal the checkpoint's); return the
+    checkpoint's meta with its source file name, for the new export's ``warm_start`` entry.
+
+    Raises:
+        ValueError: the checkpoint was written for another net config.
+    """
+    ckpt = read_checkpoint(path)
+    if dataclasses.asdict(load_pose_init(path).config) != dataclasses.asdict(net.config):
+        raise ValueError(f"--init-from {path}: its net config {ckpt['config']} differs from this run's "
+                         f"{dataclasses.asdict(net.config)} (pass the same --channels/--dropout/--centred)")
+    net.load_state_dict(ckpt["state_dict"])
+    return {"file": Path(path).name, **ckpt.get("meta", {})}
 
 
 def flatten_targets(batch: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
@@ -98,6 +119,7 @@ def train(cfg: TrainInitConfig, resume: bool = False, export: str | None = None)
     val_ds = ProxyWindows(data, "val", window=81, causal=cfg.net.causal, seed=cfg.seed + 1, targets=cfg.targets)
     body = SparseBody(load_body_model())
     net = PoseInitNet(cfg.net)
+    warm = warm_start(net, cfg.init_from) if cfg.init_from else None
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = len(train_ds) // cfg.batch_size
     if cfg.steps_per_epoch:
@@ -137,7 +159,7 @@ def train(cfg: TrainInitConfig, resume: bool = False, export: str | None = None)
                     "epoch": epoch, "history": history, "config": dataclasses.asdict(cfg)}, last)
         if out_of_time(t0, cfg.max_minutes):
             break
-    finish_run(out, history, export, net, cfg.net, cfg)
+    finish_run(out, history, export, net, cfg.net, cfg, {"warm_start": warm} if warm else None)
     return last
 
 
@@ -150,13 +172,15 @@ def out_of_time(t0: float, max_minutes: float) -> bool:
     return False
 
 
-def finish_run(out: Path, history: list, export: str | None, net: torch.nn.Module, net_config, train_config) -> None:
-    """Write OUT/history.json and, with `export`, the weights in the app's checkpoint format."""
+def finish_run(out: Path, history: list, export: str | None, net: torch.nn.Module, net_config, train_config,
+               extra_meta: dict | None = None) -> None:
+    """Write OUT/history.json and, with `export`, the weights in the app's checkpoint format (meta: the
+    training config, the history and `extra_meta`)."""
     (out / "history.json").write_text(json.dumps(history, indent=1))
     if export:
         Path(export).parent.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(export, net.eval(), net_config, {"train_config": dataclasses.asdict(train_config),
-                                                         "history": history})
+        meta = {"train_config": dataclasses.asdict(train_config), "history": history, **(extra_meta or {})}
+        save_checkpoint(export, net.eval(), net_config, meta)
         print(f"wrote {export}")
 
 
@@ -183,8 +207,12 @@ def main(argv: list[str] | None = None) -> int:
                  "channels"):
         default = getattr(d.net if name == "channels" else d, name)
         p.add_argument("--" + name.replace("_", "-"), type=int, default=default)
-    for name in ("lr", "max_minutes"):
+    for name in ("lr", "lr_final", "max_minutes"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
+    p.add_argument("--body-weight", type=float, default=d.losses.body,
+                   help="extra L1 weight on the 22 body joints (LossWeights.body; 0: no such term)")
+    p.add_argument("--init-from", default=d.init_from,
+                   help="warm start from these exported weights (fresh optimiser and schedule)")
     p.add_argument("--dropout", type=float, default=d.net.dropout)
     p.add_argument("--centred", action="store_true", help="train the offline (centred) variant")
     p.add_argument("--no-partial", action="store_true",
@@ -194,8 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     net_cfg = PoseInitConfig(channels=a.channels, causal=not a.centred, partial=not a.no_partial, dropout=a.dropout)
     cfg = TrainInitConfig(data=a.data, out=a.out, epochs=a.epochs, batch_size=a.batch_size, targets=a.targets,
-                          lr=a.lr, seed=a.seed, threads=a.threads, workers=a.workers, max_minutes=a.max_minutes,
-                          steps_per_epoch=a.steps_per_epoch, val_chunks=a.val_chunks, net=net_cfg)
+                          lr=a.lr, lr_final=a.lr_final, seed=a.seed, threads=a.threads, workers=a.workers, max_minutes=a.max_minutes,
+                          steps_per_epoch=a.steps_per_epoch, val_chunks=a.val_chunks, net=net_cfg,
+                          init_from=a.init_from, losses=LossWeights(body=a.body_weight))
     train(cfg, resume=a.resume, export=a.export)
     return 0
 
