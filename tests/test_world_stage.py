@@ -60,16 +60,21 @@ def _standing_height(rig):
     return rig.contact_heights[0] - pts[0, 1]     # root height that puts the rest soles on y = 0
 
 
+def _arc_walk(rig, T):
+    """A rest-pose body walking an arc on the ground (root_w (T, 3), R_root_w (T, 3, 3)) and a camera 1.5 m
+    up, pitched and rolled, looking at it (R_w2c, t_w2c)."""
+    ang = 0.4 * np.arange(T) / FPS
+    root_w = np.stack([3 * np.sin(ang), np.full(T, _standing_height(rig)), 1 + 3 * (1 - np.cos(ang))], 1)
+    R_w2c, t_w2c = look_at(np.array([0, 1.5, 0.0]), np.array([0.0, 1.5 - np.tan(0.25) * 4, 4.0]), 0.05)
+    return root_w, yaw_matrix(ang + 0.3), R_w2c, t_w2c
+
+
 def test_static_camera_recovers_the_world_and_the_camera(rig):
     """A body walking an arc seen by a static, pitched and rolled camera: the stage's world (origin under
     the camera, heading along its optical axis: the truth's gauge here) is recovered to 1e-6 m once the
     ground is fitted (from the third frame), and the camera pose with it."""
     T = 90
-    t = np.arange(T) / FPS
-    ang = 0.4 * t
-    root_w = np.stack([3 * np.sin(ang), np.full(T, _standing_height(rig)), 1 + 3 * (1 - np.cos(ang))], 1)
-    R_root_w = yaw_matrix(ang + 0.3)
-    R_w2c, t_w2c = look_at(np.array([0, 1.5, 0.0]), np.array([0.0, 1.5 - np.tan(0.25) * 4, 4.0]), 0.05)
+    root_w, R_root_w, R_w2c, t_w2c = _arc_walk(rig, T)
     poses, root_c = _scene(rig, R_w2c, t_w2c, R_root_w, root_w, T)
     stage = WorldStage(rig, FPS, WorldOptions(pin=False))
     frames = stage.run(poses, np.zeros((T, 10)), root_c, np.ones((T, 4)), np.ones(T, bool))
@@ -405,11 +410,7 @@ def test_panning_camera_recovers_the_world_with_the_cameras_rotation(rig):
     from scipy.spatial.transform import Rotation
 
     T = 90
-    t = np.arange(T) / FPS
-    ang = 0.4 * t
-    root_w = np.stack([3 * np.sin(ang), np.full(T, _standing_height(rig)), 1 + 3 * (1 - np.cos(ang))], 1)
-    R_root_w = yaw_matrix(ang + 0.3)
-    R_w2c0, t_w2c0 = look_at(np.array([0, 1.5, 0.0]), np.array([0.0, 1.5 - np.tan(0.25) * 4, 4.0]), 0.05)
+    root_w, R_root_w, R_w2c0, t_w2c0 = _arc_walk(rig, T)
     R_t0 = Rotation.from_euler("yx", np.stack([np.linspace(0, 40, T), np.linspace(0, 3, T)], 1), degrees=True).as_matrix()
     R_w2c = R_t0 @ R_w2c0                 # camera t = camera 0 turned by R_t0 (same centre)
     t_w2c = np.einsum("tij,j->ti", R_t0, t_w2c0)
