@@ -151,7 +151,7 @@ def check_backends(onnx_files: dict[str, Path], engines: dict[str, dict[str, Pat
                 for p in precisions if p in engines.get(name, {})]
         if cuda:
             runs.append(("ONNX Runtime CUDA", "fp32",
-                         lambda: OrtEngine(onnx, OrtConfig(providers=("cuda",), require="cuda"))))
+                         lambda onnx=onnx: OrtEngine(onnx, OrtConfig(providers=("cuda",), require="cuda"))))
         for label, precision, make in runs:
             absdiff, rel = compare(ref, make().run(feeds))
             tol = CHECK_TOLERANCE[precision]
