@@ -130,26 +130,24 @@ class SkeletonMotion:
         return pos
 
 
-def rest_joints_for(model: SmplxModel, betas: np.ndarray) -> np.ndarray:
-    """(55, 3) rest (zero-pose) joints of `model` shaped by `betas` (10,), metres, model frame."""
+def _rest_output(model: SmplxModel, betas: np.ndarray):
+    """The model's zero-pose forward for `betas` (10,) (missing betas 0, extra ones dropped)."""
     nb = model.options.num_betas
     b = np.zeros((1, nb), np.float64)
     n = min(nb, len(betas))
     b[0, :n] = np.asarray(betas, np.float64)[:n]
     with torch.no_grad():
-        out = model(betas=torch.as_tensor(b, dtype=model.v_template.dtype))
-    return out.joints[0].double().cpu().numpy()
+        return model(betas=torch.as_tensor(b, dtype=model.v_template.dtype))
+
+
+def rest_joints_for(model: SmplxModel, betas: np.ndarray) -> np.ndarray:
+    """(55, 3) rest (zero-pose) joints of `model` shaped by `betas` (10,), metres, model frame."""
+    return _rest_output(model, betas).joints[0].double().cpu().numpy()
 
 
 def rest_floor_y(model: SmplxModel, betas: np.ndarray) -> float:
     """Height of the soles (lowest vertex) of `model`'s rest pose for `betas`, metres, model frame."""
-    nb = model.options.num_betas
-    b = np.zeros((1, nb), np.float64)
-    n = min(nb, len(betas))
-    b[0, :n] = np.asarray(betas, np.float64)[:n]
-    with torch.no_grad():
-        out = model(betas=torch.as_tensor(b, dtype=model.v_template.dtype))
-    return float(out.vertices[0, :, 1].min())
+    return float(_rest_output(model, betas).vertices[0, :, 1].min())
 
 
 def select_joints(include_face: bool) -> tuple[np.ndarray, np.ndarray]:
