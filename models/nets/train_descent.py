@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -35,7 +34,7 @@ from mocap.models.nets.descent import DescentConfig, DescentNet
 from mocap.models.nets.losses import LossWeights, Prediction, pose_losses
 from mocap.models.nets.pose_init import PoseInitNet
 from mocap.models.nets.checkpoint import load_descent, load_pose_init, read_checkpoint
-from mocap.models.nets.train_init import finish_run, flatten_targets, out_of_time
+from mocap.models.nets.train_init import finish_run, flatten_targets, out_of_time, start_run
 from mocap.models.proxy.corrupt import CorruptionOptions
 from mocap.models.proxy.dataset import ProxyWindows
 
@@ -113,12 +112,7 @@ def descent_losses(net: DescentNet, f: dict[str, torch.Tensor], cfg: TrainDescen
 
 
 def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.set_num_threads(cfg.threads)
-    out = Path(cfg.out).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    data = Path(cfg.data).expanduser()
+    out, data = start_run(cfg)
     init = load_pose_init(cfg.init)
     body = SparseBody(load_body_model())
     ds = ProxyWindows(data, "train", causal=init.config.causal, seed=cfg.seed + 10, targets=32)

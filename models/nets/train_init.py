@@ -109,12 +109,7 @@ def _loader(ds: ProxyWindows, cfg: TrainInitConfig, epoch: int, shuffle: bool) -
 
 
 def train(cfg: TrainInitConfig, resume: bool = False, export: str | None = None) -> Path:
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.set_num_threads(cfg.threads)
-    out = Path(cfg.out).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    data = Path(cfg.data).expanduser()
+    out, data = start_run(cfg)
     train_ds = ProxyWindows(data, "train", window=81, causal=cfg.net.causal, seed=cfg.seed, targets=cfg.targets)
     val_ds = ProxyWindows(data, "val", window=81, causal=cfg.net.causal, seed=cfg.seed + 1, targets=cfg.targets)
     body = SparseBody(load_body_model())
@@ -161,6 +156,17 @@ def train(cfg: TrainInitConfig, resume: bool = False, export: str | None = None)
             break
     finish_run(out, history, export, net, cfg.net, cfg, {"warm_start": warm} if warm else None)
     return last
+
+
+def start_run(cfg) -> tuple[Path, Path]:
+    """Seed torch and numpy, set torch's threads, make the output folder; (out, data) folders of `cfg`
+    (any training config with seed, threads, out and data)."""
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    return out, Path(cfg.data).expanduser()
 
 
 def out_of_time(t0: float, max_minutes: float) -> bool:
