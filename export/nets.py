@@ -26,11 +26,12 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from mocap.engines.base import EngineError
-from mocap.engines.cache import sha256_file  # noqa: F401  (re-exported: export/trajectory.py)
+from mocap.engines.cache import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +170,44 @@ def max_abs_diff(name: str, onnx_path: str | os.PathLike, net, batches: tuple[in
     return worst
 
 
-def cache_key(checkpoint: str | os.PathLike) -> str:
+def cache_key(checkpoint: str | os.PathLike, version: int = EXPORT_VERSION) -> str:
     """What the exported file depends on: the checkpoint's bytes, the export code version, the opset."""
-    h = hashlib.sha256(f"{sha256_file(Path(checkpoint))}/export{EXPORT_VERSION}/opset{OPSET}".encode())
+    h = hashlib.sha256(f"{sha256_file(Path(checkpoint))}/export{version}/opset{OPSET}".encode())
     return h.hexdigest()
+
+
+def cached_export(name: str, checkpoint: Path, cache: Path, version: int, load: Callable[[], object],
+                  export: Callable[[object, Path], object], measure: Callable[[Path, object], float],
+                  tolerance: float) -> tuple[Path, float | None]:
+    """The ONNX file `NAME.<key12>.onnx` of a checkpoint in `cache`, made once: `load()` the net,
+    `export(net, tmp)`, `measure(tmp, net)` its max |ONNX - PyTorch|, rename into place when within
+    `tolerance` (a file in the cache is always a validated one).
+
+    Returns:
+        (path, the diff measured now, or None when the cached file was reused).
+    Raises:
+        EngineError: a cache folder that cannot be written, or an export off by more than `tolerance`.
+    """
+    dst = cache / f"{name}.{cache_key(checkpoint, version)[:12]}.onnx"
+    if dst.is_file():
+        return dst, None
+    net = load()
+    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        export(net, tmp)
+    except OSError as exc:
+        raise EngineError(f"cannot write the {name} ONNX export into {cache}: {exc.strerror or exc}") from None
+    try:
+        diff = measure(tmp, net)
+        if not diff <= tolerance:
+            raise EngineError(f"{name} ONNX export of {checkpoint} disagrees with PyTorch by {diff:.3g} "
+                              f"(tolerance {tolerance:g})")
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("exported %s (%s) to %s: max |ONNX - PyTorch| = %.2g", name, checkpoint.name, dst, diff)
+    return dst, diff
 
 
 def net_onnx(name: str, checkpoint: str | os.PathLike, cache: str | os.PathLike | None = None) -> tuple[Path, float | None]:
@@ -193,24 +228,6 @@ def net_onnx(name: str, checkpoint: str | os.PathLike, cache: str | os.PathLike 
         from mocap.engines.select import default_cache_dir
 
         cache = default_cache_dir()
-    cache = Path(cache)
-    dst = cache / f"{name}.{cache_key(checkpoint)[:12]}.onnx"
-    if dst.is_file():
-        return dst, None
-    net = load_torch_net(name, checkpoint)
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")
-        torch2onnx(name, net, tmp)
-    except OSError as exc:
-        raise EngineError(f"cannot write the {name} ONNX export into {cache}: {exc.strerror or exc}") from None
-    try:
-        diff = max_abs_diff(name, tmp, net)
-        if not diff <= TOLERANCE:
-            raise EngineError(f"{name} ONNX export of {checkpoint} disagrees with PyTorch by {diff:.3g} "
-                              f"(tolerance {TOLERANCE:g})")
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
-    log.info("exported %s (%s) to %s: max |ONNX - PyTorch| = %.2g", name, checkpoint.name, dst, diff)
-    return dst, diff
+    return cached_export(name, checkpoint, Path(cache), EXPORT_VERSION, lambda: load_torch_net(name, checkpoint),
+                         lambda net, tmp: torch2onnx(name, net, tmp), lambda tmp, net: max_abs_diff(name, tmp, net),
+                         TOLERANCE)

@@ -16,7 +16,6 @@ PyTorch over a sequence with the state carried (`TOLERANCE`).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import logging
 import os
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.engines.base import EngineError
-from mocap.export.nets import OPSET, sha256_file
+from mocap.export.nets import OPSET, cached_export
 
 log = logging.getLogger(__name__)
 
@@ -92,28 +91,15 @@ def trajectory_onnx(checkpoint: str | os.PathLike, cache: str | os.PathLike) -> 
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise EngineError(f"trajectory checkpoint not found: {checkpoint}")
-    key = hashlib.sha256(f"{sha256_file(checkpoint)}/export{EXPORT_VERSION}/opset{OPSET}".encode()).hexdigest()
-    cache = Path(cache)
-    dst = cache / f"trajectory.{key[:12]}.onnx"
-    if dst.is_file():
-        return dst, None
-    try:
-        net = load_trajectory_net(checkpoint)
-    except ValueError as exc:
-        raise EngineError(str(exc)) from None
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")
-    try:
-        torch2onnx_trajectory(net, tmp)
-        diff = max_abs_diff(tmp, net)
-        if not diff <= TOLERANCE:
-            raise EngineError(f"trajectory ONNX export of {checkpoint} disagrees with PyTorch by {diff:.3g} "
-                              f"(tolerance {TOLERANCE:g})")
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
-    log.info("exported the trajectory head (%s) to %s: max |ONNX - PyTorch| = %.2g", checkpoint.name, dst, diff)
-    return dst, diff
+
+    def load():
+        try:
+            return load_trajectory_net(checkpoint)
+        except ValueError as exc:
+            raise EngineError(str(exc)) from None
+
+    return cached_export("trajectory", checkpoint, Path(cache), EXPORT_VERSION, load, torch2onnx_trajectory,
+                         max_abs_diff, TOLERANCE)
 
 
 def main(argv: list[str] | None = None) -> int:
