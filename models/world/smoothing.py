@@ -20,6 +20,7 @@ import numpy as np
 
 from mocap.models.frontend.config import OneEuroParams
 from mocap.models.frontend.smoothing import OneEuroFilter
+from mocap.models.proxy.generate import rot6d_to_rotmat
 
 
 @dataclass(frozen=True)
@@ -46,15 +47,6 @@ class DisplaySmoothingOptions:
 def one_euro_lag_s(min_cutoff_hz: float, beta: float, speed: float = 0.0) -> float:
     """Steady-state lag (seconds) of the One Euro filter on a signal moving at `speed` units/s."""
     return 1.0 / (2 * math.pi * (min_cutoff_hz + beta * abs(speed)))
-
-
-def _orthonormalise_6d(r6: np.ndarray) -> np.ndarray:
-    """(..., 6) first two columns -> (..., 3, 3) by Gram-Schmidt."""
-    a1, a2 = r6[..., :3], r6[..., 3:]
-    b1 = a1 / np.linalg.norm(a1, axis=-1, keepdims=True)
-    b2 = a2 - (b1 * a2).sum(-1, keepdims=True) * b1
-    b2 = b2 / np.linalg.norm(b2, axis=-1, keepdims=True)
-    return np.stack([b1, b2, np.cross(b1, b2)], -1)
 
 
 class DisplaySmoother:
@@ -90,4 +82,4 @@ class DisplaySmoother:
             return p, None
         R = np.asarray(rotations, np.float64)
         r6 = np.concatenate([R[..., :, 0], R[..., :, 1]], -1)
-        return p, _orthonormalise_6d(self.rot.apply(int(t_ns), 1.0, r6).astype(np.float64))
+        return p, rot6d_to_rotmat(self.rot.apply(int(t_ns), 1.0, r6).astype(np.float64))

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mocap.models.proxy.generate import rot6d_to_rotmat
 from mocap.models.world.transform import yaw_matrix
 
 NUM_BODY_JOINTS = 22          # SMPL-X joints 0..21: pelvis (root) + 21 body joints
@@ -66,15 +67,6 @@ def wrap_angle(a: np.ndarray) -> np.ndarray:
 def rotmat_to_rot6d(R: np.ndarray) -> np.ndarray:
     """(..., 3, 3) -> (..., 6): first two columns, [R00 R10 R20 R01 R11 R21]."""
     return np.concatenate([R[..., :, 0], R[..., :, 1]], -1)
-
-
-def rot6d_to_rotmat(r6: np.ndarray) -> np.ndarray:
-    """(..., 6) -> (..., 3, 3) by Gram-Schmidt on the two columns (Zhou et al., CVPR 2019)."""
-    a1, a2 = r6[..., :3], r6[..., 3:]
-    b1 = a1 / np.linalg.norm(a1, axis=-1, keepdims=True)
-    b2 = a2 - (b1 * a2).sum(-1, keepdims=True) * b1
-    b2 = b2 / np.linalg.norm(b2, axis=-1, keepdims=True)
-    return np.stack([b1, b2, np.cross(b1, b2)], -1)
 
 
 def egocentric_from_world(root_w: np.ndarray, R_root_w: np.ndarray) -> np.ndarray:
