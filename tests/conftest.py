@@ -87,3 +87,25 @@ def interrupt_after(args: list, total: int, frames: int = 8, env: dict | None = 
     code = proc.wait(timeout=60)
     reader.join(timeout=5)
     return code, "".join(seen)
+
+
+@pytest.fixture(scope="module")
+def nets_dir(tmp_path_factory) -> Path:
+    """A folder with random-weight 3D nets (pose_init.pt, descent.pt) of the real architecture; a space
+    in its path on purpose."""
+    from mocap.models.body.smplx_model import load_body_model
+    from mocap.models.nets.body_fk import SparseBody
+    from nets3d_synth import write_random_nets
+
+    folder = tmp_path_factory.mktemp("nets 3d")
+    write_random_nets(folder, SparseBody(load_body_model()))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict:
+    """The environment for app runs in subprocesses: a private engine cache per test module (the nets
+    are exported to ONNX once per module, the user's cache is neither read nor filled), one OpenMP thread."""
+    import os
+
+    return {**os.environ, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("xdg")), "OMP_NUM_THREADS": "1"}

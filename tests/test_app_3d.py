@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import cv2
 import numpy as np
@@ -10,24 +9,8 @@ import pytest
 
 from mocap.app.stage3d import assumed_cam_K
 from mocap.app.take import load_take
-from mocap.models.body.smplx_model import load_body_model
-from mocap.models.nets.body_fk import SparseBody
-from nets3d_synth import write_random_nets
 from test_app_errors import assert_one_line_error
 from conftest import interrupt_after
-
-
-@pytest.fixture(scope="module")
-def nets_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("nets 3d")   # a space in the path on purpose
-    write_random_nets(folder, SparseBody(load_body_model()))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    """A private engine cache, so the tests neither read nor fill the user's."""
-    return {**os.environ, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("xdg")), "OMP_NUM_THREADS": "1"}
 
 
 @pytest.mark.parametrize("overlap", [True, False], ids=["overlap", "no-overlap"])

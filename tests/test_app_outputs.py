@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -19,27 +18,11 @@ from scipy.spatial.transform import Rotation
 from mocap.app.formats.skeleton import SMPLX_TO_VRM
 from mocap.app.take import load_take
 from mocap.models.body.smplx_layout import JOINT_NAMES
-from mocap.models.body.smplx_model import load_body_model
 from mocap.models.mocap.readers import read_bvh
-from mocap.models.nets.body_fk import SparseBody
-from nets3d_synth import write_random_nets
 from test_app_errors import assert_one_line_error
 from conftest import interrupt_after
 
 FRAMES = 20
-
-
-@pytest.fixture(scope="module")
-def nets_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("nets 3d")
-    write_random_nets(folder, SparseBody(load_body_model()))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    """A private engine cache (shared by this module's runs, so the nets are exported to ONNX once)."""
-    return {**os.environ, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("xdg")), "OMP_NUM_THREADS": "1"}
 
 
 class VmcReceiver:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import cv2
 import numpy as np
@@ -12,22 +11,7 @@ import pytest
 from mocap.app.take import load_take
 from mocap.calib.assumed import camera_for_video
 from mocap.calib.camera_file import CameraFile, save_camera_file
-from mocap.models.body.smplx_model import load_body_model
-from mocap.models.nets.body_fk import SparseBody
-from nets3d_synth import write_random_nets
 from test_app_errors import assert_one_line_error
-
-
-@pytest.fixture(scope="module")
-def nets_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("nets3d")
-    write_random_nets(folder, SparseBody(load_body_model()))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    return {**os.environ, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("xdg")), "OMP_NUM_THREADS": "1"}
 
 
 def _args(demo_video, out, nets_dir, frames=20):
