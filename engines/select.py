@@ -80,7 +80,7 @@ def net_name(onnx_path: Path) -> str:
 
 
 def tensorrt_available() -> tuple[bool, str]:
-    """(True, 'TensorRT 11.4.0 on <GPU> (sm 8.9)') or (False, why not)."""
+    """(True, 'TensorRT 11.4.0 on <GPU> (compute capability 8.9)') or (False, why not)."""
     from .tensorrt import cuda_device, import_tensorrt
 
     try:

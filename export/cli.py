@@ -185,8 +185,9 @@ def build_tensorrt(onnx_files: dict[str, Path], mode: str, precision: str, works
               "TensorRT engines need an NVIDIA GPU with TensorRT installed")
         return {}, []
     print(why)
-    cc = why.rsplit("compute capability ", 1)[-1].rstrip(")")
-    precisions = choose_precisions(precision, cc)
+    from ..engines.tensorrt import cuda_device
+
+    precisions = choose_precisions(precision, cuda_device()[1])
     built: dict[str, dict[str, Path]] = {}
     for p in precisions:
         cfg = EngineConfig(backend="tensorrt", precision=p, workspace_mb=workspace_mb, cache_dir=cache)
