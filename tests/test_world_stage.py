@@ -425,3 +425,23 @@ def test_panning_camera_recovers_the_world_with_the_cameras_rotation(rig):
         np.testing.assert_allclose(panning[i].t_w2c, t_w2c[i], atol=1e-6)
     static = WorldStage(rig, FPS, WorldOptions(pin=False)).run(*args)
     assert max(np.linalg.norm(f.root_w - root_w[i]) for i, f in enumerate(static)) > 0.5
+
+
+def test_reach_shift_moves_the_body_just_enough_and_only_when_every_leg_then_reaches():
+    from mocap.models.world.feet import reach_shift
+
+    hip = np.array([[0.0, 0.9, 0.0]])
+    # within reach: no move
+    np.testing.assert_array_equal(reach_shift(hip, np.array([[0.1, 0.1, 0.0]]), [0.85]), np.zeros(3))
+    # 0.5 m below and 0.8 m ahead of the hip with a 0.8 m leg: the hip moves forward by 0.8 - sqrt(0.8^2 - 0.5^2)
+    s = reach_shift(hip, np.array([[0.0, 0.4, 0.8]]), [0.8], slack_m=0.0)
+    np.testing.assert_allclose(s, [0.0, 0.0, 0.8 - np.sqrt(0.8 ** 2 - 0.5 ** 2)], atol=1e-12)
+    # two legs: one behind out of reach, one reachable from the moved hip as well
+    hips = np.array([[-0.1, 0.9, 0.0], [0.1, 0.9, 0.0]])
+    targets = np.array([[-0.1, 0.1, -0.5], [0.1, 0.1, -0.2]])
+    s = reach_shift(hips, targets, [0.85, 0.85])
+    assert s[1] == 0 and s[2] < 0
+    assert np.all(np.linalg.norm(targets - (hips + s), axis=1) <= 0.85 - 1e-3 + 1e-6)
+    # two targets too far apart for any move: no move (each leg reaches as far as it can)
+    targets = np.array([[-0.1, 0.1, -0.6], [0.1, 0.1, 0.6]])
+    np.testing.assert_array_equal(reach_shift(hips, targets, [0.85, 0.85]), np.zeros(3))

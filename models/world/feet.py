@@ -218,6 +218,42 @@ def _align(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return _axis_rotation(axis, np.arctan2(s, c))
 
 
+def reach_shift(hips: np.ndarray, targets: np.ndarray, leg_lengths: np.ndarray, slack_m: float = 1e-3,
+                iterations: int = 8) -> np.ndarray:
+    """A small horizontal (x-z) move s (3,) of the body after which every ankle target is within its leg's
+    reach, `leg_length - slack_m`, of its hip (y up).
+
+    Each leg allows the hips' x-z moves inside a disc: centre (target - hip) x-z, radius the horizontal
+    span sqrt(reach^2 - dy^2) the leg has at the target's height difference dy (0 when the target is too
+    far below or above the hip for any move). Alternating projections onto the discs from s = 0 (a point
+    of their intersection when they meet, close to the smallest such move).
+    Zero when every target is already within reach, and when no horizontal move reaches them all (two
+    nearly straight legs whose targets are too far apart: moving the body for one leg would pull the
+    other off its target; each leg then reaches as far as it can, as without this move).
+
+    Args:
+        hips, targets: (L, 3) world, metres; leg_lengths: (L,) hip-knee plus knee-ankle, metres.
+    """
+    v = np.asarray(targets, np.float64) - np.asarray(hips, np.float64)
+    reach = np.asarray(leg_lengths, np.float64) - slack_m
+    centres = v[:, [0, 2]]
+    radii = np.sqrt(np.maximum(reach ** 2 - v[:, 1] ** 2, 0.0))
+    s = np.zeros(2)
+    for _ in range(iterations):
+        moved = False
+        for c, r in zip(centres, radii):
+            d = s - c
+            n = math.hypot(d[0], d[1])
+            if n > r + 1e-9:
+                s = c + d * (r / n) if n > 0 else c
+                moved = True
+        if not moved:
+            break
+    if np.any(np.hypot(*(s - centres).T) > radii + 1e-6):
+        return np.zeros(3)
+    return np.array([s[0], 0.0, s[1]])
+
+
 def two_bone_ik(h: np.ndarray, k: np.ndarray, a: np.ndarray, target: np.ndarray, bend_axis: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Analytic two-bone IK: rotations that put the ankle of the chain hip h -> knee k -> ankle a on target.

@@ -39,7 +39,8 @@ import cv2
 import numpy as np
 
 from mocap.calib.ground import GroundPlane, MIN_POINTS, camera_pose_from_ground, fit_ground_plane
-from mocap.models.world.feet import LEG_CONTACTS, LEGS, FootPinner, LegPinner, PinOptions, two_bone_ik
+from mocap.models.world.feet import (LEG_CONTACTS, LEGS, FootPinner, LegPinner, PinOptions, reach_shift,
+                                     two_bone_ik)
 from mocap.models.world.transform import camera_to_world, yaw_matrix
 from mocap.models.mocap.motion import axis_angle_to_matrix
 
@@ -427,12 +428,29 @@ class WorldStage:
         return {"world": (time.perf_counter() - t0) * 1e3, "world_cpu": (time.thread_time() - c0) * 1e3}
 
     def _leg_ik(self, frame: WorldFrame, G_c: np.ndarray, R_root_c: np.ndarray) -> None:
-        """Pin the ankles of the feet in contact (feet.LegPinner, two-bone IK), in place."""
+        """Pin the ankles of the feet in contact (feet.LegPinner, two-bone IK), in place.
+
+        A target out of the leg's reach (the whole-body shift is a compromise between both feet, and the
+        nets' root moves on while a foot is held) would leave the ankle short of it and the foot would drag;
+        with the horizontal pinning on, the body is first moved horizontally just enough for the legs to
+        reach (`feet.reach_shift`).
+        """
         side_contact = [bool(frame.pinned[list(c)].any()) for c in LEG_CONTACTS]
         targets = self.legs.targets(frame.joints_w, side_contact)
         if all(t is None for t in targets):
             return
         G = (frame.R_root_w @ R_root_c.T) @ G_c          # global rotations in the world
+        if self.pinner.options.horizontal:
+            J = frame.joints_w
+            legs = [(leg, t) for leg, t in zip(LEGS, targets) if t is not None]
+            shift = reach_shift(np.array([J[h] for (h, _, _), _ in legs]), np.array([t for _, t in legs]),
+                                np.array([np.linalg.norm(J[k] - J[h]) + np.linalg.norm(J[a] - J[k])
+                                          for (h, k, a), _ in legs]))
+            if shift.any():
+                frame.joints_w = frame.joints_w + shift
+                frame.contacts_w = frame.contacts_w + shift
+                frame.root_w = frame.root_w + shift
+                frame.offset = frame.offset + shift
         for side, target in enumerate(targets):
             hip, knee, ankle = LEGS[side]
             J = frame.joints_w
