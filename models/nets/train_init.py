@@ -12,7 +12,8 @@ and thread count.
 ``--init-from CKPT`` warm-starts from exported weights (e.g. the shipped ``pose_init.pt``): the net
 starts from them, the optimiser and the cosine schedule start fresh (``--lr`` is the restart's peak),
 and the export's meta keeps the earlier run's config and history under ``warm_start``.
-``--body-weight W`` adds an L1 term on the 22 body joints alone (``LossWeights.body``).
+``--body-weight W`` adds an L1 term on the 22 body joints alone (``LossWeights.body``);
+``--contact-weight W`` sets the foot-contact term's weight (``LossWeights.contacts``).
 """
 from __future__ import annotations
 
@@ -217,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     p.add_argument("--body-weight", type=float, default=d.losses.body,
                    help="extra L1 weight on the 22 body joints (LossWeights.body; 0: no such term)")
+    p.add_argument("--contact-weight", type=float, default=d.losses.contacts,
+                   help="weight of the foot-contact BCE term (LossWeights.contacts)")
     p.add_argument("--init-from", default=d.init_from,
                    help="warm start from these exported weights (fresh optimiser and schedule)")
     p.add_argument("--dropout", type=float, default=d.net.dropout)
@@ -230,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainInitConfig(data=a.data, out=a.out, epochs=a.epochs, batch_size=a.batch_size, targets=a.targets,
                           lr=a.lr, lr_final=a.lr_final, seed=a.seed, threads=a.threads, workers=a.workers, max_minutes=a.max_minutes,
                           steps_per_epoch=a.steps_per_epoch, val_chunks=a.val_chunks, net=net_cfg,
-                          init_from=a.init_from, losses=LossWeights(body=a.body_weight))
+                          init_from=a.init_from, losses=LossWeights(body=a.body_weight, contacts=a.contact_weight))
     train(cfg, resume=a.resume, export=a.export)
     return 0
 
