@@ -184,13 +184,38 @@ def main(argv=None) -> int:
     return 0
 
 
+def panning_frames(n: int, size: tuple[int, int] = (960, 540), deg_per_frame: float = 0.3,
+                   seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
+    """`n` RGB frames of a camera turning about its vertical axis over a random textured scene (the
+    homography K R K^-1 of a pure rotation), and their K; for timing the pan tracker without a video."""
+    import cv2
+
+    w, h = size
+    f = 0.5 * h / np.tan(np.radians(22.5))      # the assumed 45-degree vertical field of view
+    K = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]])
+    r = np.random.default_rng(seed)
+    tex = cv2.GaussianBlur(r.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 2.0)
+    frames = []
+    for i in range(n):
+        a = np.radians(deg_per_frame * i)
+        R = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+        frames.append(cv2.warpPerspective(tex, K @ R @ np.linalg.inv(K), (w, h), borderMode=cv2.BORDER_REFLECT))
+    return frames, K
+
+
 def cost_only(z, starts, rig, net, rng, args) -> int:
     """Per-frame cost of WorldStage.step (ms) per camera mode over the first static and the first moving
-    sequences (noisy inputs, so pinning and IK work), each run twice (the first run warms up)."""
+    sequences (noisy inputs, so pinning and IK work), each run twice (the first run warms up). "panning"
+    is the static sequences in the panning mode with the pan tracker (camera_rotation.PanTracker) run on
+    synthetic 960x540 frames of a turning camera in the same frame, tracker and stage timed together."""
     import platform
+    import time
+
+    from mocap.models.world.camera_rotation import PanTracker
 
     out = {}
-    for cam, modes in (("static", ("static",)), ("moving", ("pan", "follow", "dolly"))):
+    video, K = panning_frames(90)
+    for cam, modes in (("static", ("static",)), ("moving", ("pan", "follow", "dolly")), ("panning", ("static",))):
         ks = [k for k in range(len(starts) - 1) if str(z["camera_mode"][k]) in modes][:4]
         ts, cpu = [], []
         for k in ks:
@@ -198,11 +223,16 @@ def cost_only(z, starts, rig, net, rng, args) -> int:
             poses, root_c, probs, valid = camera_inputs(z, s, e, k, rng, "noisy", args)
             betas = np.repeat(z["betas"][k][None].astype(np.float64), e - s, 0)
             for rep in range(2):
-                frames = WorldStage(rig, float(z["fps"][k]), WorldOptions(camera=cam), net).run(
-                    poses, betas, root_c, probs, valid)
-                if rep:
-                    ts += [f.timings_ms["world"] for f in frames]
-                    cpu += [f.timings_ms["world_cpu"] for f in frames]
+                stage = WorldStage(rig, float(z["fps"][k]), WorldOptions(camera=cam), net)
+                tracker = PanTracker(K) if cam == "panning" else None
+                for t in range(e - s):
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    i = t % (2 * len(video) - 2)      # back and forth: the camera turns one way, then back
+                    R_pan = tracker.step(video[min(i, 2 * len(video) - 2 - i)]) if tracker is not None else None
+                    stage.step(poses[t], betas[t], root_c[t], probs[t], bool(valid[t]), None, R_pan)
+                    if rep:
+                        ts.append((time.perf_counter() - t0) * 1e3)
+                        cpu.append((time.thread_time() - c0) * 1e3)
         out[cam] = {}
         for name, t in (("wall_ms", np.asarray(ts)), ("cpu_ms", np.asarray(cpu))):
             out[cam][name] = dict(frames=int(len(t)), median=float(np.median(t)), p90=float(np.percentile(t, 90)),

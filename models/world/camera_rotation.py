@@ -81,7 +81,7 @@ class PanOptions:
     """
 
     width: int = 240
-    max_points: int = 80
+    max_points: int = 50
     person_margin: float = 0.3
     max_error_px: float = 2.0
 
@@ -103,13 +103,16 @@ class PanTracker:
 
     def _grey(self, rgb: np.ndarray) -> np.ndarray:
         """Grey, downscaled by an integer factor (OpenCV's fast area average needs an exact one; the
-        few rows/columns past a multiple of it are dropped). Grey first: resizing one channel instead of
-        three is the cheaper order (0.25 against 0.44 ms for a 960x540 frame on the 2-core CPU)."""
+        few rows/columns past a multiple of it are dropped). Grey first, then a bilinear downscale and a
+        3x3 blur against its aliasing: 0.2 ms for a 960x540 frame on the 2-core CPU, where an area average
+        of the colour frame took 0.44 ms."""
         h, w = rgb.shape[:2]
         f = max(1, round(w / self.options.width))
         self._scale = float(f)
         grey = cv2.cvtColor(rgb[:h - h % f, :w - w % f], cv2.COLOR_RGB2GRAY)
-        return cv2.resize(grey, (w // f, h // f), interpolation=cv2.INTER_AREA)
+        if f == 1:
+            return grey
+        return cv2.GaussianBlur(cv2.resize(grey, (w // f, h // f), interpolation=cv2.INTER_LINEAR), (3, 3), 0)
 
     def _mask(self, shape: tuple[int, int], person_px: np.ndarray | None) -> np.ndarray:
         mask = np.full(shape, 255, np.uint8)
