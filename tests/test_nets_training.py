@@ -80,6 +80,19 @@ def test_train_and_evaluate_commands(proxy_dataset, tmp_path):
     assert [r["run"] for r in rows] == ["first run", "continued"] and "body" in rows[1] and "body" not in rows[0]
     assert learning_curve.main([str(warm_pt), "--out", str(tmp_path / "curve.png")]) == 0
     assert (tmp_path / "curve.png").stat().st_size > 1000
+    # a second warm start (heavier contact term): the curve walks the whole chain
+    warm2 = tmp_path / "init_warm2.pt"
+    assert train_init.main(["--data", str(data), "--out", str(tmp_path / "warm2"), "--epochs", "1", "--batch-size", "2",
+                            "--targets", "16", "--channels", "32", "--workers", "0", "--steps-per-epoch", "2",
+                            "--val-chunks", "2", "--init-from", str(warm_pt), "--contact-weight", "5",
+                            "--export", str(warm2)]) == 0
+    meta2 = torch.load(warm2, weights_only=True)["meta"]
+    assert meta2["train_config"]["losses"]["contacts"] == 5.0
+    rows2 = learning_curve.curve_rows(meta2)
+    assert [r["run"] for r in rows2] == ["first run", "continued", "continued 2"]
+    assert rows2[2]["minutes"] >= rows2[1]["minutes"] >= rows2[0]["minutes"]
+    # the contact term is shown unweighted: the same BCE scale in every run
+    assert abs(rows2[2]["contacts"] - meta2["history"][0]["val"]["contacts"] / 5.0) < 1e-9
     with pytest.raises(ValueError, match="net config"):
         train_init.main(["--data", str(data), "--out", str(tmp_path / "bad"), "--channels", "64", "--workers", "0",
                          "--init-from", str(init_pt)])

@@ -4,10 +4,12 @@
         --out benchmarks/reports/nets/continued_training.png
 
 Reads one exported checkpoint (``train_init --export``); when it was warm-started (``--init-from``),
-its meta holds the earlier run's history under ``warm_start``, and both runs are drawn on one time
-axis (training minutes, the continued run after the first). The held-out terms are shown unweighted:
+its meta holds the earlier run's history under ``warm_start`` (and that run's own ``warm_start``, if
+any), and every run of the chain is drawn on one time axis (training minutes, each after the one it
+continued). The held-out terms are shown unweighted:
 all 55 joints and the 22 body joints as mean L1 per joint (|dx| + |dy| + |dz|, mm, root-relative),
-the hands' K67 relative to their wrists (mm) and the rotation term (squared Frobenius per joint).
+the hands' K67 relative to their wrists (mm), the rotation term (squared Frobenius per joint) and the
+foot-contact binary cross-entropy (ln 2 = 0.693 is a coin toss).
 Also prints the numbers as a Markdown table.
 """
 from __future__ import annotations
@@ -19,17 +21,20 @@ import torch
 
 # term name -> (label, divide by the loss weight and scale to the shown unit)
 TERMS = {"joints": ("55 joints L1 (mm)", 1000.0), "body": ("22 body joints L1 (mm)", 1000.0),
-         "hands": ("hand K67 vs wrist L1 (mm)", 1000.0), "rot": ("rotations (Frobenius^2)", 1.0)}
+         "hands": ("hand K67 vs wrist L1 (mm)", 1000.0), "rot": ("rotations (Frobenius^2)", 1.0),
+         "contacts": ("foot contacts (BCE)", 1.0)}
 
 
 def runs_of(meta: dict) -> list[tuple[str, list[dict], dict]]:
-    """(name, history, loss weights) of the earlier run (if warm-started) and of this one."""
-    runs = []
-    warm = meta.get("warm_start")
-    if warm:
-        runs.append(("first run", warm["history"], warm["train_config"]["losses"]))
-    runs.append(("continued" if warm else "run", meta["history"], meta["train_config"]["losses"]))
-    return runs
+    """(name, history, loss weights) of every run in the warm-start chain, oldest first: "first run",
+    "continued", "continued 2", ... (a single run without a warm start is "run")."""
+    chain = []
+    while meta:
+        chain.append(meta)
+        meta = meta.get("warm_start")
+    chain.reverse()
+    names = ["run"] if len(chain) == 1 else ["first run", "continued"] + [f"continued {i}" for i in range(2, len(chain))]
+    return [(name, m["history"], m["train_config"]["losses"]) for name, m in zip(names, chain)]
 
 
 def curve_rows(meta: dict) -> list[dict]:
@@ -79,7 +84,7 @@ def table(rows: list[dict]) -> str:
     lines = ["| run | epoch | minutes | " + " | ".join(TERMS[t][0] for t in shown) + " |",
              "|---|---|---|" + "---|" * len(shown)]
     for r in rows:
-        vals = " | ".join(f"{r[t]:.3f}" if t == "rot" else f"{r[t]:.1f}" if t in r else "" for t in shown)
+        vals = " | ".join(f"{r[t]:.3f}" if t in ("rot", "contacts") else f"{r[t]:.1f}" if t in r else "" for t in shown)
         lines.append(f"| {r['run']} | {r['epoch']} | {r['minutes']:.1f} | {vals} |")
     return "\n".join(lines)
 
