@@ -170,8 +170,9 @@ def test_foot_metrics_known_answers():
 
 def test_pinner_stops_a_sliding_contact_foot():
     """A foot point on the floor sliding at 0.5 m/s with contact probability 1: pinned, it moves at most
-    the pull speed (5 cm/s); released (probability 0) the correction returns to zero at that speed."""
-    pin = FootPinner(FPS, PinOptions())
+    the pull speed (5 cm/s); released (probability 0; the support prior off, else the lowest point on the
+    floor stays a contact) the correction returns to zero at that speed."""
+    pin = FootPinner(FPS, PinOptions(support=False))
     T = 60
     pts = np.zeros((T, 2, 3))
     pts[:, 0, 0] = 0.5 * np.arange(T) / FPS            # sliding heel
@@ -191,11 +192,33 @@ def test_pinner_stops_a_sliding_contact_foot():
     assert np.linalg.norm(off) == pytest.approx(max(0.0, abs(out[-1, 0, 0] - pts[-1, 0, 0]) - 30 * 0.05 / FPS), abs=1e-9)
 
 
-def test_pinner_keeps_feet_above_the_ground():
+def test_support_prior_pins_the_lowest_low_foot_whatever_the_nets_say():
+    """Probability 0 everywhere: the lowest point counts as a contact while it is below the contact height
+    (a walker always has a foot down) and holds still; lifted above it (a flight phase) it is free."""
+    T = 20
+    pts = np.zeros((T, 2, 3))
+    pts[:, :, 0] = 0.3 * np.arange(T)[:, None] / FPS    # both points drift at 0.3 m/s (the nets' jitter)
+    pts[:, 0, 1], pts[:, 1, 1] = 0.02, 0.25              # one point on the floor, one in the air
     pin = FootPinner(FPS, PinOptions())
+    out = []
+    for i in range(T):
+        off, pinned = pin.step(pts[i], np.zeros(2))
+        assert pinned.tolist() == [True, False]
+        out.append(pts[i, 0] + off)
+    assert np.abs(np.diff(np.array(out)[:, 0])).max() * FPS <= 0.05 + 1e-9
+    off, pinned = FootPinner(FPS, PinOptions(support=False)).step(pts[0], np.zeros(2))
+    assert not pinned.any()
+    high = pts[0].copy()
+    high[:, 1] = [0.2, 0.3]
+    _, pinned = FootPinner(FPS, PinOptions()).step(high, np.zeros(2))
+    assert not pinned.any()
+
+
+def test_pinner_keeps_feet_above_the_ground():
+    pin = FootPinner(FPS, PinOptions(support=False))     # (no contact at all: penetration alone lifts)
     off, pinned = pin.step(np.array([[0, -0.05, 0], [0.2, 0.3, 0]]), np.zeros(2))
     assert not pinned.any() and off[1] == pytest.approx(0.05 - PinOptions().penetration_tol_m)
-    pin = FootPinner(FPS, PinOptions(penetration_tol_m=0.0))
+    pin = FootPinner(FPS, PinOptions(penetration_tol_m=0.0, support=False))
     off, _ = pin.step(np.array([[0, -0.05, 0], [0.2, 0.3, 0]]), np.zeros(2))
     assert off[1] == pytest.approx(0.05)
     # contacts: their mean sole height goes to the ground (at most vertical_mps per frame)
@@ -237,7 +260,8 @@ def test_world_take_keys_round_trip(tmp_path, model, rig):
     j_root = rig.root_joint(np.zeros(10))
     cam = Take(poses=poses.astype(np.float32), trans=(root_c - j_root).astype(np.float32), betas=np.zeros(10, np.float32),
                fps=FPS, contacts=np.zeros((T, 4), np.float32), valid=valid)   # no contacts: no pinning shift
-    run = WorldRun(model, FPS, "static", options=WorldOptions(fusion_gain=1.0))   # camera only: exact
+    run = WorldRun(model, FPS, "static", options=WorldOptions(fusion_gain=1.0, pin_options=PinOptions(support=False)))
+    # camera only and no contact at all (the support prior off): exact
     for i in range(T):
         class P:   # a Pose3DResult's fields
             pass

@@ -95,6 +95,10 @@ class PinOptions:
         weak_prob, weak_height_m: a point with a probability above weak_prob also counts as a contact
             candidate when its sole is lower than weak_height_m (the nets' contact probabilities are
             cautious; height is the second cue). Set weak_prob >= contact_prob to use the nets alone.
+        support: the lowest point, when its sole is lower than contact_height_m, counts as in contact whatever
+            its probability (a body on the ground stands on something: walking always has a foot down;
+            a running flight phase has no foot that low). On far, small people the nets' probabilities
+            can stay low through a whole walk (the sports2d roof walker: 0.02-0.4 on planted feet).
     """
     contact_prob: float = 0.5
     contact_height_m: float = 0.12
@@ -107,6 +111,7 @@ class PinOptions:
     penetration_tol_m: float = 0.02
     horizontal: bool = True
     weak_height_m: float = 0.05
+    support: bool = True
 
     def __post_init__(self) -> None:
         if not (0 < self.release_prob <= self.contact_prob < 1) or min(self.pull_mps, self.vertical_mps) < 0:
@@ -149,6 +154,11 @@ class FootPinner:
             self.anchors, self.pinned, self.age = np.zeros((n, 2)), np.zeros(n, bool), np.zeros(n, int)
         dt = 1.0 / self.fps
         cur = P + self.offset
+        if o.support and n:
+            lowest = int(np.argmin(cur[:, 1]))
+            if cur[lowest, 1] < o.contact_height_m:
+                probs = probs.copy()
+                probs[lowest] = max(probs[lowest], o.contact_prob)
         low = cur[:, 1] < o.contact_height_m
         weak = (probs > o.weak_prob) & (cur[:, 1] < o.weak_height_m)
         pinned = np.where(self.pinned, ((probs > o.release_prob) & low) | weak, ((probs > o.contact_prob) & low) | weak)
