@@ -83,8 +83,11 @@ def test_paced_capture_delivers_at_the_frame_rate():
     frames = _drain(q)
     cap.join(5)
     assert [f.index for f in frames] == list(range(12)) and cap.dropped == 0
-    dt = np.diff([f.captured_at for f in frames])
-    assert dt.min() > 0.007 and abs(np.median(dt) - 0.01) < 0.003
+    t = np.array([f.captured_at for f in frames])
+    # never early: frame i is not delivered before its due time (a late frame makes the next interval shorter,
+    # so the intervals themselves jitter with the machine's load), and the median interval is the period
+    assert np.all(t - t[0] >= 0.01 * np.arange(len(t)) - 1e-3)
+    assert abs(np.median(np.diff(t)) - 0.01) < 0.003
     assert (frames[-1].captured_at - frames[0].captured_at) == pytest.approx(0.11, abs=0.02)
 
 
