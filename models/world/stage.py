@@ -373,17 +373,16 @@ class WorldStage:
                                timings_ms=self._timings(t0, c0))
             return replace(self.last, valid=False, timings_ms=self._timings(t0, c0))
         root_c = np.asarray(root_c, np.float64)
+        joints_m, feet_m, _, G_c = self.rig.forward_full(poses, betas)
         if (self.options.refine_focal and self.focal_estimate is None and k67 is not None
                 and self.cam_K is not None and self.rig.body_offsets is not None):
-            J_m, _, _, G_m = self.rig.forward_full(poses, betas)
-            self._collect_focal(J_m, G_m, root_c, k67)
+            self._collect_focal(joints_m, G_c, root_c, k67)
         root_c, R_ray = self._focal_correction(root_c)
         if R_pan is not None:       # panning: everything in the first frame's camera from here on
             root_c = R_pan @ root_c
         if self.frames > 0 and np.linalg.norm(root_c - self._prev_root_c) > self.options.cut_jump_m:
             self._cut()   # another person, or the nets lost the body: no pinning across the jump
         self._prev_root_c = root_c
-        joints_m, feet_m, R_local, G_c = self.rig.forward_full(poses, betas)
         if R_ray is not None:       # the body seen on the refined focal's ray
             joints_m, feet_m, G_c = joints_m @ R_ray.T, feet_m @ R_ray.T, R_ray @ G_c
         if R_pan is not None:
