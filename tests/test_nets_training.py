@@ -76,6 +76,8 @@ def test_train_and_evaluate_commands(proxy_dataset, tmp_path):
     meta = torch.load(warm_pt, weights_only=True)["meta"]
     assert meta["warm_start"]["file"] == "init.pt" and len(meta["warm_start"]["history"]) == 1
     assert "body" in meta["history"][0]["val"] and meta["train_config"]["losses"]["body"] == 5.0
+    # shipped weights carry no machine paths (tmp_path is absolute)
+    assert meta["train_config"]["data"] == "PROXY_DIR" and meta["train_config"]["init_from"] == "CACHE/init.pt"
     rows = learning_curve.curve_rows(meta)
     assert [r["run"] for r in rows] == ["first run", "continued"] and "body" in rows[1] and "body" not in rows[0]
     assert learning_curve.main([str(warm_pt), "--out", str(tmp_path / "curve.png")]) == 0

@@ -28,6 +28,17 @@ POSE_INIT_FILE = "pose_init.pt"
 DESCENT_FILE = "descent.pt"
 
 
+def scrub_paths(train_config: dict) -> dict:
+    """A training config (top-level keys) without machine paths, for weights that are shipped: an absolute
+    `data` becomes PROXY_DIR, an absolute `out` runs/<its name>, any other absolute path CACHE/<its name>."""
+    out = dict(train_config)
+    for k, v in out.items():
+        if isinstance(v, str) and v and Path(v).expanduser().is_absolute():
+            name = Path(v).name
+            out[k] = "PROXY_DIR" if k == "data" else f"runs/{name}" if k == "out" else f"CACHE/{name}"
+    return out
+
+
 def save_checkpoint(path: str | os.PathLike, net: torch.nn.Module, config: Any, meta: dict | None = None) -> Path:
     """Write ``net`` in the checkpoint format (atomically: temporary name, then rename); return the path."""
     path = Path(path)

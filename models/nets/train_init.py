@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from mocap.models.body.smplx_model import load_body_model
 from mocap.models.nets.body_fk import SparseBody
-from mocap.models.nets.checkpoint import load_pose_init, read_checkpoint, save_checkpoint
+from mocap.models.nets.checkpoint import load_pose_init, read_checkpoint, save_checkpoint, scrub_paths
 from mocap.models.nets.losses import LossWeights, contact_loss, pose_losses, pose_prediction
 from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
 from mocap.models.proxy.dataset import ProxyWindows
@@ -182,11 +182,12 @@ def out_of_time(t0: float, max_minutes: float) -> bool:
 def finish_run(out: Path, history: list, export: str | None, net: torch.nn.Module, net_config, train_config,
                extra_meta: dict | None = None) -> None:
     """Write OUT/history.json and, with `export`, the weights in the app's checkpoint format (meta: the
-    training config, the history and `extra_meta`)."""
+    training config without machine paths (`scrub_paths`), the history and `extra_meta`)."""
     (out / "history.json").write_text(json.dumps(history, indent=1))
     if export:
         Path(export).parent.mkdir(parents=True, exist_ok=True)
-        meta = {"train_config": dataclasses.asdict(train_config), "history": history, **(extra_meta or {})}
+        meta = {"train_config": scrub_paths(dataclasses.asdict(train_config)), "history": history,
+                **(extra_meta or {})}
         save_checkpoint(export, net.eval(), net_config, meta)
         print(f"wrote {export}")
 

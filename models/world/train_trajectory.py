@@ -32,6 +32,7 @@ import torch
 from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
+from mocap.models.nets.checkpoint import scrub_paths
 from mocap.models.world.trajectory import (PSI_DIM, TrajectoryNet, TrajectoryNetConfig, egocentric_from_world,
                                            features, mirror_motion)
 
@@ -428,17 +429,6 @@ def train(cfg: TrainConfig) -> Path:
     if cfg.ship_to:
         ship(out / "best.pt", cfg.ship_to)
     return out / "best.pt"
-
-
-def scrub_paths(train_config: dict) -> dict:
-    """The training config without machine paths: an absolute `data` becomes PROXY_DIR, an absolute `out`
-    runs/<its name>, any other absolute path CACHE/<its name> (what the shipped weights keep)."""
-    out = dict(train_config)
-    for k, v in out.items():
-        if isinstance(v, str) and v and Path(v).expanduser().is_absolute():
-            name = Path(v).name
-            out[k] = "PROXY_DIR" if k == "data" else f"runs/{name}" if k == "out" else f"CACHE/{name}"
-    return out
 
 
 def ship(checkpoint: str | Path, dst: str | Path) -> Path:
