@@ -32,6 +32,11 @@ def _attrs(node) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
+def _text(v) -> str:
+    """An ONNX string attribute (bytes from onnx.helper) as str."""
+    return v.decode() if isinstance(v, bytes) else v
+
+
 def _conv(x, w, b=None, *, pads=(0, 0, 0, 0), strides=(1, 1), dilations=(1, 1), group=1, **_):
     import torch.nn.functional as F
 
@@ -55,7 +60,7 @@ def _pad(x, pads, value=None, *, mode=b"constant", **_):
     torch_pads = []
     for axis in reversed(range(n)):   # F.pad: last axis first, (begin, end) pairs
         torch_pads += [p[axis], p[axis + n]]
-    mode = mode.decode() if isinstance(mode, bytes) else mode
+    mode = _text(mode)
     if mode != "constant":
         raise EngineError(f"Pad mode {mode!r} is not supported by the torch back end")
     return F.pad(x, torch_pads, value=0.0 if value is None else float(value))
@@ -74,9 +79,7 @@ def _resize(x, roi=None, scales=None, sizes=None, *, mode=b"nearest", coordinate
             **_):
     import torch.nn.functional as F
 
-    mode = mode.decode() if isinstance(mode, bytes) else mode
-    ctm = coordinate_transformation_mode
-    ctm = ctm.decode() if isinstance(ctm, bytes) else ctm
+    mode, ctm = _text(mode), _text(coordinate_transformation_mode)
     if mode != "linear" or ctm != "half_pixel":
         raise EngineError(f"Resize {mode}/{ctm} is not supported by the torch back end")
     if sizes is not None and len(sizes):
@@ -88,7 +91,7 @@ def _resize(x, roi=None, scales=None, sizes=None, *, mode=b"nearest", coordinate
 def _depth_to_space(x, *, blocksize, mode=b"DCR", **_):
     n, c, h, w = x.shape
     b = int(blocksize)
-    mode = mode.decode() if isinstance(mode, bytes) else mode
+    mode = _text(mode)
     if mode == "DCR":
         y = x.reshape(n, b, b, c // (b * b), h, w).permute(0, 3, 4, 1, 5, 2)
     else:  # CRD

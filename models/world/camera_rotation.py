@@ -102,10 +102,10 @@ class PanTracker:
         self._prev = None
 
     def _grey(self, rgb: np.ndarray) -> np.ndarray:
-        """Grey, downscaled by an integer factor (OpenCV's fast area average needs an exact one; the
-        few rows/columns past a multiple of it are dropped). Grey first, then a bilinear downscale and a
-        3x3 blur against its aliasing: 0.2 ms for a 960x540 frame on the 2-core CPU, where an area average
-        of the colour frame took 0.44 ms."""
+        """Grey, downscaled by an integer factor (one scale for both axes; the few rows/columns past a
+        multiple of it are dropped). Grey first, then a bilinear downscale and a 3x3 blur against its
+        aliasing: 0.2 ms for a 960x540 frame on the 2-core CPU, where an area average of the colour frame
+        took 0.44 ms."""
         h, w = rgb.shape[:2]
         f = max(1, round(w / self.options.width))
         self._scale = float(f)
