@@ -34,7 +34,7 @@ from mocap.models.nets.descent import DescentConfig, DescentNet
 from mocap.models.nets.losses import LossWeights, Prediction, pose_losses
 from mocap.models.nets.pose_init import PoseInitNet
 from mocap.models.nets.checkpoint import load_descent, load_pose_init, read_checkpoint
-from mocap.models.nets.train_init import finish_run, flatten_targets, out_of_time, start_run
+from mocap.models.nets.train_init import finish_run, flatten_targets, out_of_time, start_run, to_device
 from mocap.models.proxy.corrupt import CorruptionOptions
 from mocap.models.proxy.dataset import ProxyWindows
 
@@ -59,6 +59,7 @@ class TrainDescentConfig:
     chunks: int = 0                 # chunks per pass (0: the whole split)
     fit_weight: float = 2.0         # observed-keypoint fit term (box units, L1, clamped)
     init_from: str = ""             # warm start: exported descent weights to fine-tune
+    device: str = "cpu"             # torch device of the nets, the collected frames and the losses
     net: DescentConfig = field(default_factory=DescentConfig)
     losses: LossWeights = field(default_factory=LossWeights)
 
@@ -67,13 +68,15 @@ class TrainDescentConfig:
 def collect_frames(init: PoseInitNet, ds: ProxyWindows, passes: int, batch_size: int = 24, workers: int = 1,
                    max_chunks: int = 0, desc: str = "init outputs") -> dict[str, torch.Tensor]:
     """Run the frozen init net over `passes` epochs of `ds` chunks (at most `max_chunks` each, evenly
-    spread, 0 = all); valid target frames only."""
+    spread, 0 = all); valid target frames only, on the init net's device."""
+    device = next(init.parameters()).device
     n = ds.targets
     sub = torch.utils.data.Subset(ds, range(0, len(ds), max(1, len(ds) // max_chunks)) if max_chunks else range(len(ds)))
     parts: dict[str, list[torch.Tensor]] = {k: [] for k in FRAME_KEYS}
     for p in range(passes):
         ds.set_epoch(1000 + p)
         for batch in tqdm(DataLoader(sub, batch_size=batch_size, num_workers=workers), desc=f"{desc} pass {p + 1}"):
+            batch = to_device(batch, device)
             out = init.forward_sequence(batch["k67_xy"], batch["mask"], batch["global_info"])
             t = flatten_targets(batch, n)
             keep = t["target_valid"] > 0
@@ -97,7 +100,7 @@ def fit_term(k67_c: torch.Tensor, frames: dict[str, torch.Tensor]) -> torch.Tens
 def descent_losses(net: DescentNet, f: dict[str, torch.Tensor], cfg: TrainDescentConfig) -> tuple[torch.Tensor, dict]:
     states = net.forward_all(f["init_pose_6d"], f["init_betas"], f["init_root_c"], f["obs_xy"], f["obs_mask"],
                              f["global_info"], pose_last=True)
-    weight = torch.ones(f["obs_mask"].shape[0])
+    weight = torch.ones(f["obs_mask"].shape[0], device=f["obs_mask"].device)
     steps = len(states) - 1
     total, terms = 0.0, {}
     for i, s in enumerate(states[1:], 1):
@@ -113,7 +116,7 @@ def descent_losses(net: DescentNet, f: dict[str, torch.Tensor], cfg: TrainDescen
 
 def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
     out, data = start_run(cfg)
-    init = load_pose_init(cfg.init)
+    init = load_pose_init(cfg.init).to(cfg.device)
     body = SparseBody(load_body_model())
     ds = ProxyWindows(data, "train", causal=init.config.causal, seed=cfg.seed + 10, targets=32)
     frames = collect_frames(init, ds, cfg.passes, workers=cfg.workers, max_chunks=cfg.chunks)
@@ -131,6 +134,7 @@ def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
                              f"{cfg.net} (pass the same --iterations)")
         net.steps.load_state_dict(start.steps.state_dict())
         warm = {"file": Path(cfg.init_from).name, **read_checkpoint(cfg.init_from).get("meta", {})}
+    net.to(cfg.device)
     opt = torch.optim.AdamW(net.steps.parameters(), lr=cfg.lr, weight_decay=1e-4)
     steps_per_epoch = N // cfg.batch_size
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs * steps_per_epoch, eta_min=cfg.lr_final)
@@ -138,7 +142,7 @@ def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
     history, t0 = [], time.monotonic()
     for epoch in range(cfg.epochs):
         net.train()
-        perm = torch.randperm(N, generator=g)
+        perm = torch.randperm(N, generator=g).to(cfg.device)
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}")
         for step in bar:
             idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
@@ -174,12 +178,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     p.add_argument("--iterations", type=int, default=d.net.iterations)
     p.add_argument("--init-from", default=d.init_from, help="fine-tune these exported descent weights")
+    p.add_argument("--device", default=d.device, help="torch device, e.g. cuda")
     p.add_argument("--export", help="write the final weights in the app's checkpoint format to this path")
     a = p.parse_args(argv)
     cfg = TrainDescentConfig(data=a.data, init=a.init, out=a.out, passes=a.passes, epochs=a.epochs,
                              batch_size=a.batch_size, lr=a.lr, seed=a.seed, threads=a.threads, workers=a.workers,
                              max_minutes=a.max_minutes, fit_weight=a.fit_weight, chunks=a.chunks,
-                             init_from=a.init_from, net=DescentConfig(iterations=a.iterations))
+                             init_from=a.init_from, device=a.device, net=DescentConfig(iterations=a.iterations))
     train(cfg, export=a.export)
     return 0
 

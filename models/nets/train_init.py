@@ -58,6 +58,8 @@ class TrainInitConfig:
     max_minutes: float = 0.0        # stop after this many minutes (0: no limit); the schedule still
                                     # spans `epochs`, so set both for a timed run
     init_from: str = ""            # warm start: exported weights (train_init --export) to start from
+    device: str = "cpu"             # torch device of the nets and losses ("cuda" on a GPU machine);
+                                    # the windows are drawn on the CPU by `workers` processes
     net: PoseInitConfig = field(default_factory=PoseInitConfig)
     losses: LossWeights = field(default_factory=LossWeights)
 
@@ -89,8 +91,14 @@ def flatten_targets(batch: dict[str, torch.Tensor], n: int) -> dict[str, torch.T
     return t
 
 
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """The batch's tensors on `device` (no copy when they are there already)."""
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
 def compute_losses(net: PoseInitNet, body: SparseBody, batch: dict[str, torch.Tensor], n: int,
                    w: LossWeights) -> tuple[torch.Tensor, dict[str, float]]:
+    batch = to_device(batch, body.v_template.device)
     out = net.forward_sequence(batch["k67_xy"], batch["mask"], batch["global_info"])
     t = flatten_targets(batch, n)
     pose, betas, root = out.pose_6d.flatten(0, 1), out.betas.flatten(0, 1), out.root_c.flatten(0, 1)
@@ -106,16 +114,17 @@ def _loader(ds: ProxyWindows, cfg: TrainInitConfig, epoch: int, shuffle: bool) -
     ds.set_epoch(epoch)
     g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
     return DataLoader(ds, batch_size=cfg.batch_size, shuffle=shuffle, generator=g, num_workers=cfg.workers,
-                      drop_last=shuffle)
+                      drop_last=shuffle, pin_memory=cfg.device != "cpu")
 
 
 def train(cfg: TrainInitConfig, resume: bool = False, export: str | None = None) -> Path:
     out, data = start_run(cfg)
     train_ds = ProxyWindows(data, "train", window=81, causal=cfg.net.causal, seed=cfg.seed, targets=cfg.targets)
     val_ds = ProxyWindows(data, "val", window=81, causal=cfg.net.causal, seed=cfg.seed + 1, targets=cfg.targets)
-    body = SparseBody(load_body_model())
+    body = SparseBody(load_body_model()).to(cfg.device)
     net = PoseInitNet(cfg.net)
     warm = warm_start(net, cfg.init_from) if cfg.init_from else None
+    net.to(cfg.device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = len(train_ds) // cfg.batch_size
     if cfg.steps_per_epoch:
@@ -124,7 +133,7 @@ def train(cfg: TrainInitConfig, resume: bool = False, export: str | None = None)
     start, history = 0, []
     last = out / "last.pt"
     if resume and last.is_file():
-        ck = torch.load(last, weights_only=False)
+        ck = torch.load(last, weights_only=False, map_location=cfg.device)
         net.load_state_dict(ck["state_dict"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
@@ -198,7 +207,7 @@ def validate(net: PoseInitNet, body: SparseBody, ds: ProxyWindows, cfg: TrainIni
     net.eval()
     sub = torch.utils.data.Subset(ds, range(0, len(ds), max(1, len(ds) // cfg.val_chunks)))
     sums, n = {}, 0
-    for batch in DataLoader(sub, batch_size=cfg.batch_size, num_workers=cfg.workers):
+    for batch in DataLoader(sub, batch_size=cfg.batch_size, num_workers=cfg.workers, pin_memory=cfg.device != "cpu"):
         _, terms = compute_losses(net, body, batch, cfg.targets, cfg.losses)
         for k, v in terms.items():
             sums[k] = sums.get(k, 0.0) + v
@@ -224,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--init-from", default=d.init_from,
                    help="warm start from these exported weights (fresh optimiser and schedule)")
     p.add_argument("--dropout", type=float, default=d.net.dropout)
+    p.add_argument("--device", default=d.device, help="torch device for the net and losses, e.g. cuda")
     p.add_argument("--centred", action="store_true", help="train the offline (centred) variant")
     p.add_argument("--no-partial", action="store_true",
                    help="ablation: zero-filled inputs and ordinary convolutions instead of partial ones")
@@ -234,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainInitConfig(data=a.data, out=a.out, epochs=a.epochs, batch_size=a.batch_size, targets=a.targets,
                           lr=a.lr, lr_final=a.lr_final, seed=a.seed, threads=a.threads, workers=a.workers, max_minutes=a.max_minutes,
                           steps_per_epoch=a.steps_per_epoch, val_chunks=a.val_chunks, net=net_cfg,
-                          init_from=a.init_from, losses=LossWeights(body=a.body_weight, contacts=a.contact_weight))
+                          init_from=a.init_from, device=a.device, losses=LossWeights(body=a.body_weight, contacts=a.contact_weight))
     train(cfg, resume=a.resume, export=a.export)
     return 0
 
