@@ -43,7 +43,8 @@ def save_checkpoint(path: str | os.PathLike, net: torch.nn.Module, config: Any, 
     """Write ``net`` in the checkpoint format (atomically: temporary name, then rename); return the path."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"config": dataclasses.asdict(config), "state_dict": net.state_dict(), "meta": dict(meta or {})}, tmp)
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}   # loadable without a GPU
+    torch.save({"config": dataclasses.asdict(config), "state_dict": state, "meta": dict(meta or {})}, tmp)
     os.replace(tmp, path)
     return path
 
