@@ -214,6 +214,27 @@ def test_support_prior_pins_the_lowest_low_foot_whatever_the_nets_say():
     assert not pinned.any()
 
 
+def test_support_pins_are_held_within_the_band_of_the_lowest_sole():
+    """A planted heel and toe (probability 0) take turns at being the lowest by 1 cm: both stay pinned
+    (with a band of 0 only the lowest of the moment is, and the pins flicker); a point lifted more than
+    the band above the lowest is released."""
+    pts = np.zeros((2, 3))
+    pts[1, 0] = 0.2
+    def run(band: float) -> list[list[bool]]:
+        pin, seen = FootPinner(FPS, PinOptions(support_band_m=band)), []
+        for i in range(8):
+            p = pts.copy()
+            p[:, 1] = [0.01, 0.0] if i % 2 else [0.0, 0.01]
+            seen.append(pin.step(p, np.zeros(2))[1].tolist())
+        p[1, 1] = 0.01 + band + 0.01                       # the toe lifts: out of the band
+        seen.append(pin.step(p, np.zeros(2))[1].tolist())
+        return seen
+    held = run(0.05)
+    assert all(s == [True, True] for s in held[1:-1]) and held[-1] == [True, False]
+    flicker = run(0.0)
+    assert all(sum(s) == 1 for s in flicker)
+
+
 def test_pinner_keeps_feet_above_the_ground():
     pin = FootPinner(FPS, PinOptions(support=False))     # (no contact at all: penetration alone lifts)
     off, pinned = pin.step(np.array([[0, -0.05, 0], [0.2, 0.3, 0]]), np.zeros(2))

@@ -99,6 +99,10 @@ class PinOptions:
             its probability (a body on the ground stands on something: walking always has a foot down;
             a running flight phase has no foot that low). On far, small people the nets' probabilities
             can stay low through a whole walk (the sports2d roof walker: 0.02-0.4 on planted feet).
+        support_band_m: with support, a pinned point stays pinned while its sole is within this of the lowest
+            one (and below contact_height_m), whatever its probability: otherwise a support pin lasts only
+            while its point is the very lowest, and on a planted foot whose heel and toe take turns at
+            that, the pins flicker and every release lets the foot slide.
     """
     contact_prob: float = 0.5
     contact_height_m: float = 0.12
@@ -112,6 +116,7 @@ class PinOptions:
     horizontal: bool = True
     weak_height_m: float = 0.05
     support: bool = True
+    support_band_m: float = 0.05
 
     def __post_init__(self) -> None:
         if not (0 < self.release_prob <= self.contact_prob < 1) or min(self.pull_mps, self.vertical_mps) < 0:
@@ -159,6 +164,8 @@ class FootPinner:
             if cur[lowest, 1] < o.contact_height_m:
                 probs = probs.copy()
                 probs[lowest] = max(probs[lowest], o.contact_prob)
+                held = self.pinned & (cur[:, 1] < min(cur[lowest, 1] + o.support_band_m, o.contact_height_m))
+                probs[held] = np.maximum(probs[held], o.contact_prob)
         low = cur[:, 1] < o.contact_height_m
         weak = (probs > o.weak_prob) & (cur[:, 1] < o.weak_height_m)
         pinned = np.where(self.pinned, ((probs > o.release_prob) & low) | weak, ((probs > o.contact_prob) & low) | weak)
