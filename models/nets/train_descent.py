@@ -14,7 +14,8 @@ stage).
 
 ``--init-from CKPT`` fine-tunes exported descent weights (e.g. the shipped ``descent.pt``, after the
 init net changed) instead of starting from the identity; the export's meta keeps the earlier run's
-config and history under ``warm_start``.
+config and history under ``warm_start``. ``--device cuda`` runs both nets, the collected frames (they
+stay on the GPU) and the losses there.
 """
 from __future__ import annotations
 

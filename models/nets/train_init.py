@@ -14,6 +14,8 @@ starts from them, the optimiser and the cosine schedule start fresh (``--lr`` is
 and the export's meta keeps the earlier run's config and history under ``warm_start``.
 ``--body-weight W`` adds an L1 term on the 22 body joints alone (``LossWeights.body``);
 ``--contact-weight W`` sets the foot-contact term's weight (``LossWeights.contacts``).
+``--device cuda`` puts the net, the body model and the losses on a GPU; the windows are still drawn on
+the CPU, by ``--workers`` processes (7 per run kept an H100 busy with two runs side by side).
 """
 from __future__ import annotations
 
@@ -98,7 +100,7 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str,
 
 def compute_losses(net: PoseInitNet, body: SparseBody, batch: dict[str, torch.Tensor], n: int,
                    w: LossWeights) -> tuple[torch.Tensor, dict[str, float]]:
-    batch = to_device(batch, body.v_template.device)
+    batch = to_device(batch, body.v_template.device)    # the body model sits where the net does
     out = net.forward_sequence(batch["k67_xy"], batch["mask"], batch["global_info"])
     t = flatten_targets(batch, n)
     pose, betas, root = out.pose_6d.flatten(0, 1), out.betas.flatten(0, 1), out.root_c.flatten(0, 1)
