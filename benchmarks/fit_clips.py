@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from mocap.app.take import load_take
+from mocap.models.nets.checkpoint import scrub_command
 from mocap.models.body.detector_points import DetectorPoints
 from mocap.models.body.smplx_layout import POSE_SLOTS
 from mocap.models.body.smplx_model import load_body_model
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         print(v.name, json.dumps({k: res[k] for k in ("body", "hands", "fps")}))
     (out / "fit_clips.json").write_text(json.dumps(results, indent=1))
     lines = ["# The fitted body on real clips: 2D reprojection of the fitted K67 vs the detected keypoints", "",
-             "Command: `python -m mocap.benchmarks.fit_clips " + " ".join(sys.argv[1:] if argv is None else argv) + "`",
+             "Command: `python -m mocap.benchmarks.fit_clips " + scrub_command(sys.argv[1:] if argv is None else argv) + "`",
              "", "Points counted: those the 3D stage observed (confidence > 0.5, inside the image) in frames with a body. "
              "% box = error / body-box size (the square box of the observed points, as the nets see it).", "",
              "| clip | frames (with body) | body mean px | body median px | body % box | hands mean px | "

@@ -28,15 +28,32 @@ POSE_INIT_FILE = "pose_init.pt"
 DESCENT_FILE = "descent.pt"
 
 
+def _public_path(key: str, value: str) -> str:
+    """`value` unless it is an absolute (machine) path: then PROXY_DIR for `data`, runs/<name> for `out`,
+    VIDEO_DIR for `videos`, else CACHE/<name>."""
+    if not value or not Path(value).expanduser().is_absolute():
+        return value
+    name = Path(value).name
+    return {"data": "PROXY_DIR", "out": f"runs/{name}", "videos": "VIDEO_DIR"}.get(key, f"CACHE/{name}")
+
+
 def scrub_paths(train_config: dict) -> dict:
-    """A training config (top-level keys) without machine paths, for weights that are shipped: an absolute
-    `data` becomes PROXY_DIR, an absolute `out` runs/<its name>, any other absolute path CACHE/<its name>."""
-    out = dict(train_config)
-    for k, v in out.items():
-        if isinstance(v, str) and v and Path(v).expanduser().is_absolute():
-            name = Path(v).name
-            out[k] = "PROXY_DIR" if k == "data" else f"runs/{name}" if k == "out" else f"CACHE/{name}"
-    return out
+    """A training config (top-level keys) without machine paths, for weights that are shipped (`_public_path`)."""
+    return {k: _public_path(k, v) if isinstance(v, str) else v for k, v in train_config.items()}
+
+
+def scrub_command(argv: list[str], positional: str = "videos") -> str:
+    """A command line's arguments for a committed report, without machine paths (`_public_path`): a flag's
+    value is keyed by the flag's name (``--data X``), a positional argument by `positional`."""
+    out, key = [], positional
+    for arg in argv:
+        if arg.startswith("--"):
+            out.append(arg)
+            key = arg[2:].replace("-", "_").split("=")[0]
+        else:
+            out.append(_public_path(key, arg))
+            key = positional
+    return " ".join(out)
 
 
 def save_checkpoint(path: str | os.PathLike, net: torch.nn.Module, config: Any, meta: dict | None = None) -> Path:

@@ -37,7 +37,7 @@ from mocap.models.nets.body_fk import SparseBody, posed_points, project_to_box
 from mocap.models.nets.descent import DescentNet
 from mocap.models.nets.metrics import BODY_JOINTS, LEFT_HAND_JOINTS, RIGHT_HAND_JOINTS, mpjpe, pa_mpjpe
 from mocap.models.nets.rotation import rot6d_to_axis_angle_np
-from mocap.models.nets.checkpoint import load_descent, load_pose_init
+from mocap.models.nets.checkpoint import load_descent, load_pose_init, scrub_command
 from mocap.models.nets.train_descent import collect_frames
 from mocap.models.proxy.corrupt import CORRUPTION_LEVELS
 from mocap.models.proxy.dataset import ProxyWindows
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         print("ablation", json.dumps(results["ablation"]))
     meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads",
             "torch": torch.__version__,
-            "command": "python -m mocap.models.nets.evaluate " + " ".join(sys.argv[1:] if argv is None else argv)}
+            "command": "python -m mocap.models.nets.evaluate " + scrub_command(sys.argv[1:] if argv is None else argv)}
     write_report(Path(a.out), results, meta)
     print(f"wrote {Path(a.out) / 'evaluation.md'}")
     return 0
