@@ -62,6 +62,7 @@ class TrainInitConfig:
     init_from: str = ""            # warm start: exported weights (train_init --export) to start from
     device: str = "cpu"             # torch device of the nets and losses ("cuda" on a GPU machine);
                                     # the windows are drawn on the CPU by `workers` processes
+    mirror: float = 0.0             # share of training samples drawn as their left-right mirror image
     net: PoseInitConfig = field(default_factory=PoseInitConfig)
     losses: LossWeights = field(default_factory=LossWeights)
 
@@ -121,7 +122,8 @@ def _loader(ds: ProxyWindows, cfg: TrainInitConfig, epoch: int, shuffle: bool) -
 
 def train(cfg: TrainInitConfig, resume: bool = False, export: str | None = None) -> Path:
     out, data = start_run(cfg)
-    train_ds = ProxyWindows(data, "train", window=81, causal=cfg.net.causal, seed=cfg.seed, targets=cfg.targets)
+    train_ds = ProxyWindows(data, "train", window=81, causal=cfg.net.causal, seed=cfg.seed, targets=cfg.targets,
+                            mirror=cfg.mirror)
     val_ds = ProxyWindows(data, "val", window=81, causal=cfg.net.causal, seed=cfg.seed + 1, targets=cfg.targets)
     body = SparseBody(load_body_model()).to(cfg.device)
     net = PoseInitNet(cfg.net)
@@ -226,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                  "channels"):
         default = getattr(d.net if name == "channels" else d, name)
         p.add_argument("--" + name.replace("_", "-"), type=int, default=default)
-    for name in ("lr", "lr_final", "max_minutes"):
+    for name in ("lr", "lr_final", "max_minutes", "mirror"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     p.add_argument("--body-weight", type=float, default=d.losses.body,
                    help="extra L1 weight on the 22 body joints (LossWeights.body; 0: no such term)")
@@ -246,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainInitConfig(data=a.data, out=a.out, epochs=a.epochs, batch_size=a.batch_size, targets=a.targets,
                           lr=a.lr, lr_final=a.lr_final, seed=a.seed, threads=a.threads, workers=a.workers, max_minutes=a.max_minutes,
                           steps_per_epoch=a.steps_per_epoch, val_chunks=a.val_chunks, net=net_cfg,
-                          init_from=a.init_from, device=a.device, losses=LossWeights(body=a.body_weight, contacts=a.contact_weight))
+                          init_from=a.init_from, device=a.device, mirror=a.mirror, losses=LossWeights(body=a.body_weight, contacts=a.contact_weight))
     train(cfg, resume=a.resume, export=a.export)
     return 0
 

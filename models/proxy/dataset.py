@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from mocap.models.body.mirror import (CONTACT_MIRROR, JOINT_MIRROR, K67_MIRROR, POINT_SIGNS, mirror_axis_angle,
+                                      mirror_box_xy, mirror_points, mirror_rot6d)
 from mocap.models.proxy.cameras import CameraOptions, project, sample_camera, world_to_camera
 from mocap.models.proxy.corrupt import (CorruptionOptions, box_from_points, corrupt, global_info,
                                         normalize_to_box)
@@ -39,8 +41,12 @@ class ProxyWindows(Dataset):
 
     def __init__(self, path: str | Path, split: str = "train", window: int = 81, causal: bool = True,
                  resample_cameras: bool = True, seed: int = 0, corruption: CorruptionOptions | None = None,
-                 cameras: CameraOptions | None = None, stride: int = 1, targets: int = 1) -> None:
+                 cameras: CameraOptions | None = None, stride: int = 1, targets: int = 1,
+                 mirror: float = 0.0) -> None:
         """Load one split.
+
+        `mirror` is the probability that a sample is drawn as its left-right mirror image
+        (``mirror_sample``: the image flipped, the body mirrored; a training augmentation).
 
         `targets` > 1 makes each sample a chunk: the `targets` consecutive frames ending at its frame are
         all labelled (target arrays gain a leading (targets,) axis, plus `target_valid`), and the keypoint
@@ -68,6 +74,7 @@ class ProxyWindows(Dataset):
         if targets < 1:
             raise ValueError(f"targets must be >= 1, got {targets}")
         self.targets = targets
+        self.mirror = mirror
         starts = self.data["seq_start"]
         if targets == 1:
             self._index = np.concatenate([np.stack([np.full(e - s, i), np.arange(s, e)], 1)[::stride]
@@ -140,4 +147,40 @@ class ProxyWindows(Dataset):
             "K": K, "image_wh": np.array([w, h]), "occluded": c["occluded"], "betas": d["betas"][s],
             **per_target,
         }
+        if self.mirror > 0 and rng.random() < self.mirror:
+            out = mirror_sample(out)
         return {k: torch.as_tensor(np.asarray(v, np.float32)) for k, v in out.items()}
+
+
+_BODY_MIRROR = JOINT_MIRROR[1:22] - 1     # body_pose rows (joints 1..21) of the mirrored body
+
+
+def mirror_sample(s: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The sample of the horizontally flipped image (x_px -> W - x_px) of the mirrored body.
+
+    Camera-space values are reflected by M = diag(-1, 1, 1) with left and right swapped
+    (``mocap.models.body.mirror``); the world is reflected by the same M, so R_w2c -> M R M and
+    t_w2c -> M t. Betas are kept (the mirrored body of a symmetric template). Keys as ``__getitem__``;
+    per-target arrays may have a leading targets axis.
+    """
+    w = s["image_wh"][0]
+    M = np.diag(POINT_SIGNS)
+    K = s["K"].copy()
+    K[0, 2] = w - K[0, 2]
+    root_c = s["root_c"] * POINT_SIGNS
+    out = dict(s)
+    out.update(
+        k67_xy=mirror_box_xy(s["k67_xy"]), mask=s["mask"][..., K67_MIRROR], conf=s["conf"][..., K67_MIRROR],
+        global_info=s["global_info"] * np.array([-1.0, 1.0, 1.0]),
+        box=np.concatenate([w - s["box"][..., :1], s["box"][..., 1:]], -1), K=K,
+        R_w2c=M @ s["R_w2c"] @ M, t_w2c=s["t_w2c"] * POINT_SIGNS,
+        global_orient=mirror_axis_angle(s["global_orient"]),
+        body_pose=mirror_axis_angle(s["body_pose"], _BODY_MIRROR),
+        left_hand_pose=mirror_axis_angle(s["right_hand_pose"]),
+        right_hand_pose=mirror_axis_angle(s["left_hand_pose"]),
+        pose_6d=mirror_rot6d(s["pose_6d"]), root_c=root_c, transl=root_c - (s["root_c"] - s["transl"]),
+        joints_c=mirror_points(s["joints_c"], JOINT_MIRROR), k67_c=mirror_points(s["k67_c"], K67_MIRROR),
+        k67_px=np.concatenate([w - s["k67_px"][..., K67_MIRROR, :1], s["k67_px"][..., K67_MIRROR, 1:]], -1),
+        visible=s["visible"][..., K67_MIRROR], contacts=s["contacts"][..., CONTACT_MIRROR],
+    )
+    return out

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mocap.models.body.mirror import JOINT_MIRROR, POINT_SIGNS, mirror_points
 from mocap.models.proxy.generate import rot6d_to_rotmat
 from mocap.models.world.transform import yaw_matrix
 
@@ -117,25 +118,18 @@ def world_from_egocentric(psi: np.ndarray, start_xz: np.ndarray, start_heading: 
     return root, R, h
 
 
-# SMPL-X body joints 0..21 (models/body/smplx_layout.JOINT_NAMES): left/right pairs.
-MIRROR_PAIRS = ((1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21))
-
-
 def mirror_motion(joints_w: np.ndarray, R_root_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Left-right mirror image of a motion about the world's y-z plane (a data augmentation).
 
-    Joints: x negated and left/right swapped; root orientation M R M with M = diag(-1, 1, 1) (the
-    body's own x axis points to its left, so the mirrored body frame is mirrored too).
+    Joints: x negated and left/right swapped (``mocap.models.body.mirror``); root orientation M R M with
+    M = diag(-1, 1, 1) (the body's own x axis points to its left, so the mirrored body frame is
+    mirrored too).
 
     Args:
         joints_w: (T, 22, 3); R_root_w: (T, 3, 3).
     """
-    M = np.diag([-1.0, 1.0, 1.0])
-    J = joints_w[:, :NUM_BODY_JOINTS] * np.array([-1.0, 1.0, 1.0])
-    order = np.arange(NUM_BODY_JOINTS)
-    for a, b in MIRROR_PAIRS:
-        order[a], order[b] = b, a
-    return J[:, order], M @ R_root_w @ M
+    M = np.diag(POINT_SIGNS)
+    return mirror_points(joints_w[:, :NUM_BODY_JOINTS], JOINT_MIRROR[:NUM_BODY_JOINTS]), M @ R_root_w @ M
 
 
 def local_joints(joints_w: np.ndarray, R_root_w: np.ndarray) -> np.ndarray:
