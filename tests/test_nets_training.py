@@ -82,14 +82,14 @@ def test_train_and_evaluate_commands(proxy_dataset, tmp_path):
     assert [r["run"] for r in rows] == ["first run", "continued"] and "body" in rows[1] and "body" not in rows[0]
     assert learning_curve.main([str(warm_pt), "--out", str(tmp_path / "curve.png")]) == 0
     assert (tmp_path / "curve.png").stat().st_size > 1000
-    # a second warm start (heavier contact term): the curve walks the whole chain
+    # a second warm start (heavier contact term, mirror images): the curve walks the whole chain
     warm2 = tmp_path / "init_warm2.pt"
     assert train_init.main(["--data", str(data), "--out", str(tmp_path / "warm2"), "--epochs", "1", "--batch-size", "2",
                             "--targets", "16", "--channels", "32", "--workers", "0", "--steps-per-epoch", "2",
                             "--val-chunks", "2", "--init-from", str(warm_pt), "--contact-weight", "5",
-                            "--export", str(warm2)]) == 0
+                            "--mirror", "0.5", "--export", str(warm2)]) == 0
     meta2 = torch.load(warm2, weights_only=True)["meta"]
-    assert meta2["train_config"]["losses"]["contacts"] == 5.0
+    assert meta2["train_config"]["losses"]["contacts"] == 5.0 and meta2["train_config"]["mirror"] == 0.5
     rows2 = learning_curve.curve_rows(meta2)
     assert [r["run"] for r in rows2] == ["first run", "continued", "continued 2"]
     assert rows2[2]["minutes"] >= rows2[1]["minutes"] >= rows2[0]["minutes"]
@@ -100,9 +100,10 @@ def test_train_and_evaluate_commands(proxy_dataset, tmp_path):
                          "--init-from", str(init_pt)])
     assert train_descent.main(["--data", str(data), "--init", str(warm_pt), "--out", str(tmp_path / "dw"),
                                "--passes", "1", "--epochs", "1", "--batch-size", "64", "--workers", "0",
-                               "--iterations", "2", "--chunks", "4", "--init-from", str(desc_pt),
+                               "--iterations", "2", "--chunks", "4", "--init-from", str(desc_pt), "--mirror", "1",
                                "--export", str(warm_desc)]) == 0
-    assert torch.load(warm_desc, weights_only=True)["meta"]["warm_start"]["file"] == "descent.pt"
+    meta_d = torch.load(warm_desc, weights_only=True)["meta"]
+    assert meta_d["warm_start"]["file"] == "descent.pt" and meta_d["train_config"]["mirror"] == 1.0
     out = tmp_path / "report"
     assert evaluate.main(["--data", str(data), "--init", str(init_pt), "--descent", str(desc_pt), "--levels",
                           "realistic", "--ablation-partial", str(init_pt), "--ablation-plain", str(init_pt),

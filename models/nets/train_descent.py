@@ -61,6 +61,7 @@ class TrainDescentConfig:
     fit_weight: float = 2.0         # observed-keypoint fit term (box units, L1, clamped)
     init_from: str = ""             # warm start: exported descent weights to fine-tune
     device: str = "cpu"             # torch device of the nets, the collected frames and the losses
+    mirror: float = 0.0             # share of training chunks drawn as their left-right mirror image
     net: DescentConfig = field(default_factory=DescentConfig)
     losses: LossWeights = field(default_factory=LossWeights)
 
@@ -119,7 +120,7 @@ def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
     out, data = start_run(cfg)
     init = load_pose_init(cfg.init).to(cfg.device)
     body = SparseBody(load_body_model())
-    ds = ProxyWindows(data, "train", causal=init.config.causal, seed=cfg.seed + 10, targets=32)
+    ds = ProxyWindows(data, "train", causal=init.config.causal, seed=cfg.seed + 10, targets=32, mirror=cfg.mirror)
     frames = collect_frames(init, ds, cfg.passes, workers=cfg.workers, max_chunks=cfg.chunks)
     val = collect_frames(init, ProxyWindows(data, "val", causal=init.config.causal, seed=cfg.seed + 11, targets=32,
                                             corruption=CorruptionOptions()), 1, workers=cfg.workers,
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=d.out)
     for name in ("passes", "epochs", "batch_size", "seed", "threads", "workers", "chunks"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
-    for name in ("lr", "max_minutes", "fit_weight"):
+    for name in ("lr", "max_minutes", "fit_weight", "mirror"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     p.add_argument("--iterations", type=int, default=d.net.iterations)
     p.add_argument("--init-from", default=d.init_from, help="fine-tune these exported descent weights")
@@ -185,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainDescentConfig(data=a.data, init=a.init, out=a.out, passes=a.passes, epochs=a.epochs,
                              batch_size=a.batch_size, lr=a.lr, seed=a.seed, threads=a.threads, workers=a.workers,
                              max_minutes=a.max_minutes, fit_weight=a.fit_weight, chunks=a.chunks,
-                             init_from=a.init_from, device=a.device, net=DescentConfig(iterations=a.iterations))
+                             init_from=a.init_from, device=a.device, mirror=a.mirror,
+                             net=DescentConfig(iterations=a.iterations))
     train(cfg, export=a.export)
     return 0
 

@@ -246,9 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     net_cfg = PoseInitConfig(channels=a.channels, causal=not a.centred, partial=not a.no_partial, dropout=a.dropout)
     cfg = TrainInitConfig(data=a.data, out=a.out, epochs=a.epochs, batch_size=a.batch_size, targets=a.targets,
-                          lr=a.lr, lr_final=a.lr_final, seed=a.seed, threads=a.threads, workers=a.workers, max_minutes=a.max_minutes,
+                          lr=a.lr, lr_final=a.lr_final, seed=a.seed, threads=a.threads, workers=a.workers,
+                          max_minutes=a.max_minutes,
                           steps_per_epoch=a.steps_per_epoch, val_chunks=a.val_chunks, net=net_cfg,
-                          init_from=a.init_from, device=a.device, mirror=a.mirror, losses=LossWeights(body=a.body_weight, contacts=a.contact_weight))
+                          init_from=a.init_from, device=a.device, mirror=a.mirror,
+                          losses=LossWeights(body=a.body_weight, contacts=a.contact_weight))
     train(cfg, resume=a.resume, export=a.export)
     return 0
 
