@@ -6,7 +6,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from mocap.models.body.mirror import (CONTACT_MIRROR, JOINT_MIRROR, K67_MIRROR, ROT52_MIRROR, mirror_axis_angle,
-                                      mirror_box_xy, mirror_points, mirror_rot6d)
+                                      mirror_box_xy, mirror_points, mirror_rot6d, mirror_rotmat)
 from mocap.models.body.smplx_layout import JOINT_INDEX, JOINT_NAMES
 from mocap.models.keypoints import K67_NAMES, Body25
 from mocap.models.proxy.generate import axis_angle_to_rot6d
@@ -33,6 +33,7 @@ def test_reflection_of_rotations_is_m_r_m():
     R = Rotation.from_rotvec(aa).as_matrix()
     Rm = Rotation.from_rotvec(mirror_axis_angle(aa)).as_matrix()
     np.testing.assert_allclose(Rm, M @ R @ M, atol=1e-12)
+    np.testing.assert_allclose(mirror_rotmat(R), M @ R @ M, atol=1e-15)
     # 6D and axis-angle agree (6D columns of M R M), for NumPy and torch alike
     six = axis_angle_to_rot6d(aa)[None]
     identity = np.arange(7)

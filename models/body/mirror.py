@@ -52,6 +52,11 @@ def _signs(x: Array, s: np.ndarray) -> Array:
     return torch.as_tensor(s, dtype=x.dtype, device=x.device) if isinstance(x, torch.Tensor) else s
 
 
+def mirror_rotmat(R: Array) -> Array:
+    """(..., 3, 3) rotation matrices reflected: M R M (no reordering)."""
+    return R * _signs(R, POINT_SIGNS[:, None] * POINT_SIGNS[None, :])
+
+
 def mirror_points(points: Array, order: np.ndarray) -> Array:
     """(..., N, 3) points: x negated, points reordered by `order` (JOINT_MIRROR or K67_MIRROR)."""
     return points[..., order, :] * _signs(points, POINT_SIGNS)

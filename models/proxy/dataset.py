@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from mocap.models.body.mirror import (CONTACT_MIRROR, JOINT_MIRROR, K67_MIRROR, POINT_SIGNS, mirror_axis_angle,
-                                      mirror_box_xy, mirror_points, mirror_rot6d)
+                                      mirror_box_xy, mirror_points, mirror_rot6d, mirror_rotmat)
 from mocap.models.proxy.cameras import CameraOptions, project, sample_camera, world_to_camera
 from mocap.models.proxy.corrupt import (CorruptionOptions, box_from_points, corrupt, global_info,
                                         normalize_to_box)
@@ -164,7 +164,6 @@ def mirror_sample(s: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     per-target arrays may have a leading targets axis.
     """
     w = s["image_wh"][0]
-    M = np.diag(POINT_SIGNS)
     K = s["K"].copy()
     K[0, 2] = w - K[0, 2]
     root_c = s["root_c"] * POINT_SIGNS
@@ -172,15 +171,19 @@ def mirror_sample(s: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out.update(
         k67_xy=mirror_box_xy(s["k67_xy"]), mask=s["mask"][..., K67_MIRROR], conf=s["conf"][..., K67_MIRROR],
         global_info=s["global_info"] * np.array([-1.0, 1.0, 1.0]),
-        box=np.concatenate([w - s["box"][..., :1], s["box"][..., 1:]], -1), K=K,
-        R_w2c=M @ s["R_w2c"] @ M, t_w2c=s["t_w2c"] * POINT_SIGNS,
+        box=_flip_x(s["box"], w), K=K, R_w2c=mirror_rotmat(s["R_w2c"]), t_w2c=s["t_w2c"] * POINT_SIGNS,
         global_orient=mirror_axis_angle(s["global_orient"]),
         body_pose=mirror_axis_angle(s["body_pose"], _BODY_MIRROR),
         left_hand_pose=mirror_axis_angle(s["right_hand_pose"]),
         right_hand_pose=mirror_axis_angle(s["left_hand_pose"]),
         pose_6d=mirror_rot6d(s["pose_6d"]), root_c=root_c, transl=root_c - (s["root_c"] - s["transl"]),
         joints_c=mirror_points(s["joints_c"], JOINT_MIRROR), k67_c=mirror_points(s["k67_c"], K67_MIRROR),
-        k67_px=np.concatenate([w - s["k67_px"][..., K67_MIRROR, :1], s["k67_px"][..., K67_MIRROR, 1:]], -1),
+        k67_px=_flip_x(s["k67_px"][..., K67_MIRROR, :], w),
         visible=s["visible"][..., K67_MIRROR], contacts=s["contacts"][..., CONTACT_MIRROR],
     )
     return out
+
+
+def _flip_x(a: np.ndarray, width: float) -> np.ndarray:
+    """Pixel x (the first value of the last axis) of the horizontally flipped image: x -> width - x."""
+    return np.concatenate([width - a[..., :1], a[..., 1:]], -1)

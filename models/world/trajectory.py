@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mocap.models.body.mirror import JOINT_MIRROR, POINT_SIGNS, mirror_points
+from mocap.models.body.mirror import JOINT_MIRROR, mirror_points, mirror_rotmat
 from mocap.models.proxy.generate import rot6d_to_rotmat
 from mocap.models.world.transform import yaw_matrix
 
@@ -128,8 +128,7 @@ def mirror_motion(joints_w: np.ndarray, R_root_w: np.ndarray) -> tuple[np.ndarra
     Args:
         joints_w: (T, 22, 3); R_root_w: (T, 3, 3).
     """
-    M = np.diag(POINT_SIGNS)
-    return mirror_points(joints_w[:, :NUM_BODY_JOINTS], JOINT_MIRROR[:NUM_BODY_JOINTS]), M @ R_root_w @ M
+    return mirror_points(joints_w[:, :NUM_BODY_JOINTS], JOINT_MIRROR[:NUM_BODY_JOINTS]), mirror_rotmat(R_root_w)
 
 
 def local_joints(joints_w: np.ndarray, R_root_w: np.ndarray) -> np.ndarray:
