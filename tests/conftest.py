@@ -67,8 +67,10 @@ def interrupt_after(args: list, total: int, frames: int = 8, env: dict | None = 
     import threading
     import time
 
+    # SIGINT back to its default in the child, as in a terminal: a shell starts background jobs (`cmd &`)
+    # with SIGINT ignored, the child inherits that, and Python then installs no KeyboardInterrupt handler.
     proc = subprocess.Popen([sys.executable, "-m", "mocap.app.cli", *map(str, args)], stderr=subprocess.PIPE,
-                            text=True, env=env)
+                            text=True, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen: list[str] = []
 
     def read():
