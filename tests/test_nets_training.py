@@ -11,6 +11,7 @@ import torch
 from mocap.models.body.smplx_model import load_body_model
 from mocap.models.nets import evaluate, learning_curve, train_descent, train_init
 from mocap.models.nets.body_fk import SparseBody
+from mocap.models.nets.checkpoint import scrub_command
 from mocap.models.nets.descent import DescentNet
 from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
 from mocap.models.proxy.dataset import ProxyWindows
@@ -113,3 +114,10 @@ def test_train_and_evaluate_commands(proxy_dataset, tmp_path):
     assert r["frames"] > 0 and set(r) == {"frames", "init", "init+descent"}
     assert all(v == v for v in r["init+descent"].values())            # no NaN
     assert "| realistic | init+descent |" in (out / "evaluation.md").read_text()
+
+
+def test_report_command_lines_have_no_machine_paths():
+    argv = ["/home/x/videos", "--data", "/home/x/proxy450", "--init", "/tmp/runs/pose_init_B2.pt",
+            "--out", "/tmp/eval", "--levels", "realistic", "--descent", "models/nets/data/descent.pt"]
+    assert scrub_command(argv) == ("VIDEO_DIR --data PROXY_DIR --init CACHE/pose_init_B2.pt --out runs/eval "
+                                   "--levels realistic --descent models/nets/data/descent.pt")

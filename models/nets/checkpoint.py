@@ -28,7 +28,7 @@ POSE_INIT_FILE = "pose_init.pt"
 DESCENT_FILE = "descent.pt"
 
 
-def _public_path(key: str, value: str) -> str:
+def public_path(key: str, value: str) -> str:
     """`value` unless it is an absolute (machine) path: then PROXY_DIR for `data`, runs/<name> for `out`,
     VIDEO_DIR for `videos`, else CACHE/<name>."""
     if not value or not Path(value).expanduser().is_absolute():
@@ -38,12 +38,12 @@ def _public_path(key: str, value: str) -> str:
 
 
 def scrub_paths(train_config: dict) -> dict:
-    """A training config (top-level keys) without machine paths, for weights that are shipped (`_public_path`)."""
-    return {k: _public_path(k, v) if isinstance(v, str) else v for k, v in train_config.items()}
+    """A training config (top-level keys) without machine paths, for weights that are shipped (`public_path`)."""
+    return {k: public_path(k, v) if isinstance(v, str) else v for k, v in train_config.items()}
 
 
 def scrub_command(argv: list[str], positional: str = "videos") -> str:
-    """A command line's arguments for a committed report, without machine paths (`_public_path`): a flag's
+    """A command line's arguments for a committed report, without machine paths (`public_path`): a flag's
     value is keyed by the flag's name (``--data X``), a positional argument by `positional`."""
     out, key = [], positional
     for arg in argv:
@@ -51,7 +51,7 @@ def scrub_command(argv: list[str], positional: str = "videos") -> str:
             out.append(arg)
             key = arg[2:].replace("-", "_").split("=")[0]
         else:
-            out.append(_public_path(key, arg))
+            out.append(public_path(key, arg))
             key = positional
     return " ".join(out)
 

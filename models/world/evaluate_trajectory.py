@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mocap.models.nets.checkpoint import scrub_paths
+from mocap.models.nets.checkpoint import public_path
 from mocap.models.world.train_trajectory import prepare_split, split_file
 from mocap.models.world.trajectory import (DEFAULT_WEIGHTS, heading_angle, load_trajectory_net, wrap_angle,
                                            world_from_egocentric)
@@ -343,7 +343,8 @@ def write_report(results: list[dict], out: Path, weights: str, data: str) -> Pat
     (out / "trajectory_eval.json").write_text(json.dumps(results, indent=1))
     lines = ["# Trajectory head: held-out evaluation", "",
              f"Weights `{Path(weights).name}`; data: the validation split of the world-space proxy set "
-             f"(`{scrub_paths({'data': str(data)})['data']}/proxy_val.npz`, clips never seen in training). Machine: {cpu_name()}, 1 torch thread. "
+             f"(`{public_path('data', str(data))}/proxy_val.npz`, clips never seen in training). "
+             f"Machine: {cpu_name()}, 1 torch thread. "
              "How the shipped weights were trained: models/world/data/NOTICE.", "",
              "Windows are aligned at their first frame (true root position and heading given); the net has run "
              "causally since the start of its sequence. Baselines start from the same state and extrapolate from the "
