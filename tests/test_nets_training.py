@@ -52,7 +52,7 @@ def test_descent_starts_as_identity_and_learns(proxy_dataset):
     assert all(s[-1].weight.grad is not None and s[-1].weight.grad.abs().sum() > 0 for s in net.steps)
 
 
-def test_train_and_evaluate_commands(proxy_dataset, tmp_path):
+def test_train_and_evaluate_commands(proxy_dataset, tmp_path, capsys):
     data = proxy_dataset / "out"
     init_pt, desc_pt = tmp_path / "init.pt", tmp_path / "descent.pt"
     assert train_init.main(["--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1", "--batch-size", "2",
@@ -96,9 +96,18 @@ def test_train_and_evaluate_commands(proxy_dataset, tmp_path):
     assert rows2[2]["minutes"] >= rows2[1]["minutes"] >= rows2[0]["minutes"]
     # the contact term is shown unweighted: the same BCE scale in every run
     assert abs(rows2[2]["contacts"] - meta2["history"][0]["val"]["contacts"] / 5.0) < 1e-9
-    with pytest.raises(ValueError, match="net config"):
-        train_init.main(["--data", str(data), "--out", str(tmp_path / "bad"), "--channels", "64", "--workers", "0",
-                         "--init-from", str(init_pt)])
+    # weights of another width: one line, exit 2; a centred net may start from the causal weights
+    capsys.readouterr()
+    assert train_init.main(["--data", str(data), "--out", str(tmp_path / "bad"), "--channels", "64", "--workers", "0",
+                            "--init-from", str(init_pt)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --init-from") and "net config" in err and err.count("\n") == 1
+    centred = tmp_path / "init_centred.pt"
+    assert train_init.main(["--data", str(data), "--out", str(tmp_path / "centred"), "--epochs", "1",
+                            "--batch-size", "2", "--targets", "16", "--channels", "32", "--workers", "0",
+                            "--steps-per-epoch", "1", "--val-chunks", "2", "--init-from", str(init_pt), "--centred",
+                            "--export", str(centred)]) == 0
+    assert torch.load(centred, weights_only=True)["config"]["causal"] is False
     assert train_descent.main(["--data", str(data), "--init", str(warm_pt), "--out", str(tmp_path / "dw"),
                                "--passes", "1", "--epochs", "1", "--batch-size", "64", "--workers", "0",
                                "--iterations", "2", "--chunks", "4", "--init-from", str(desc_pt), "--mirror", "1",
@@ -114,6 +123,14 @@ def test_train_and_evaluate_commands(proxy_dataset, tmp_path):
     assert r["frames"] > 0 and set(r) == {"frames", "init", "init+descent"}
     assert all(v == v for v in r["init+descent"].values())            # no NaN
     assert "| realistic | init+descent |" in (out / "evaluation.md").read_text()
+
+
+@pytest.mark.parametrize("command", [train_init, train_descent, evaluate])
+def test_commands_without_proxy_data_fail_in_one_line(command, tmp_path, capsys):
+    assert command.main(["--data", str(tmp_path / "none"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: proxy split file") and "mocap.models.proxy.build" in err
+    assert err.count("\n") == 1
 
 
 def test_report_command_lines_have_no_machine_paths():

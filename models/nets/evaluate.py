@@ -37,8 +37,10 @@ from mocap.models.nets.body_fk import SparseBody, posed_points, project_to_box
 from mocap.models.nets.descent import DescentNet
 from mocap.models.nets.metrics import BODY_JOINTS, LEFT_HAND_JOINTS, RIGHT_HAND_JOINTS, mpjpe, pa_mpjpe
 from mocap.models.nets.rotation import rot6d_to_axis_angle_np
-from mocap.models.nets.checkpoint import load_descent, load_pose_init, scrub_command
+from mocap.models.nets.checkpoint import (DATA_DIR, DESCENT_FILE, POSE_INIT_FILE, load_descent, load_pose_init,
+                                         scrub_command)
 from mocap.models.nets.train_descent import collect_frames
+from mocap.models.nets.train_init import run_cli
 from mocap.models.proxy.corrupt import CORRUPTION_LEVELS
 from mocap.models.proxy.dataset import ProxyWindows
 
@@ -146,8 +148,9 @@ def _change(r: dict, metric: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Evaluate the nets on held-out proxy clips.")
     p.add_argument("--data", default="~/.cache/mocap/proxy")
-    p.add_argument("--init", default="models/nets/data/pose_init.pt")
-    p.add_argument("--descent", default="models/nets/data/descent.pt", help="'' to skip")
+    p.add_argument("--init", default=str(DATA_DIR / POSE_INIT_FILE), help="init-net weights (default: the bundled ones)")
+    p.add_argument("--descent", default=str(DATA_DIR / DESCENT_FILE),
+                   help="descent-net weights (default: the bundled ones; '' to skip)")
     p.add_argument("--ablation-partial", help="init net trained with partial convs for the ablation")
     p.add_argument("--ablation-plain", help="the same net trained with --no-partial")
     p.add_argument("--levels", default="low,realistic,heavy")
@@ -156,6 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="benchmarks/reports/nets")
     a = p.parse_args(argv)
+    unknown = sorted(set(a.levels.split(",")) - set(CORRUPTION_LEVELS))
+    if unknown:
+        p.error(f"--levels: unknown {', '.join(unknown)} (choose from {', '.join(CORRUPTION_LEVELS)})")
+    return run_cli(lambda: evaluate(a, sys.argv[1:] if argv is None else argv))
+
+
+def evaluate(a: argparse.Namespace, argv: list[str]) -> None:
+    """The evaluation `main` was asked for: every level, the ablation, the report in ``a.out``."""
     torch.set_num_threads(a.threads)
     data = Path(a.data).expanduser()
     model = load_body_model()
@@ -175,10 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         print("ablation", json.dumps(results["ablation"]))
     meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads",
             "torch": torch.__version__,
-            "command": "python -m mocap.models.nets.evaluate " + scrub_command(sys.argv[1:] if argv is None else argv)}
+            "command": "python -m mocap.models.nets.evaluate " + scrub_command(argv)}
     write_report(Path(a.out), results, meta)
     print(f"wrote {Path(a.out) / 'evaluation.md'}")
-    return 0
 
 
 if __name__ == "__main__":

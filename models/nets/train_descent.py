@@ -34,8 +34,8 @@ from mocap.models.nets.body_fk import SparseBody, project_to_box
 from mocap.models.nets.descent import DescentConfig, DescentNet
 from mocap.models.nets.losses import LossWeights, Prediction, pose_losses
 from mocap.models.nets.pose_init import PoseInitNet
-from mocap.models.nets.checkpoint import load_descent, load_pose_init, read_checkpoint
-from mocap.models.nets.train_init import finish_run, flatten_targets, out_of_time, start_run, to_device
+from mocap.models.nets.checkpoint import DATA_DIR, POSE_INIT_FILE, load_descent, load_pose_init, read_checkpoint
+from mocap.models.nets.train_init import finish_run, flatten_targets, out_of_time, run_cli, start_run, to_device
 from mocap.models.proxy.corrupt import CorruptionOptions
 from mocap.models.proxy.dataset import ProxyWindows
 
@@ -46,7 +46,7 @@ FRAME_KEYS = ("init_pose_6d", "init_betas", "init_root_c", "init_contacts", "obs
 @dataclass
 class TrainDescentConfig:
     data: str = "~/.cache/mocap/proxy"
-    init: str = "models/nets/data/pose_init.pt"
+    init: str = ""                  # init-net weights (train_init --export); "": the bundled ones
     out: str = "runs/descent"
     passes: int = 2                 # epochs of chunks run through the frozen init net
     epochs: int = 4                 # over the collected frames
@@ -118,7 +118,7 @@ def descent_losses(net: DescentNet, f: dict[str, torch.Tensor], cfg: TrainDescen
 
 def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
     out, data = start_run(cfg)
-    init = load_pose_init(cfg.init).to(cfg.device)
+    init = load_pose_init(cfg.init or DATA_DIR / POSE_INIT_FILE).to(cfg.device)
     body = SparseBody(load_body_model())
     ds = ProxyWindows(data, "train", causal=init.config.causal, seed=cfg.seed + 10, targets=32, mirror=cfg.mirror)
     frames = collect_frames(init, ds, cfg.passes, workers=cfg.workers, max_chunks=cfg.chunks)
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Train the neural-descent net (init net frozen) on proxy data.")
     d = TrainDescentConfig()
     p.add_argument("--data", default=d.data)
-    p.add_argument("--init", default=d.init, help="init-net checkpoint (train_init --export)")
+    p.add_argument("--init", default=d.init, help="init-net weights (train_init --export; default: the bundled ones)")
     p.add_argument("--out", default=d.out)
     for name in ("passes", "epochs", "batch_size", "seed", "threads", "workers", "chunks"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
@@ -188,8 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                              max_minutes=a.max_minutes, fit_weight=a.fit_weight, chunks=a.chunks,
                              init_from=a.init_from, device=a.device, mirror=a.mirror,
                              net=DescentConfig(iterations=a.iterations))
-    train(cfg, export=a.export)
-    return 0
+    return run_cli(lambda: train(cfg, export=a.export))
 
 
 if __name__ == "__main__":

@@ -22,15 +22,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from mocap.engines.base import EngineError
 from mocap.models.body.smplx_model import load_body_model
 from mocap.models.nets.body_fk import SparseBody
 from mocap.models.nets.checkpoint import load_pose_init, read_checkpoint, save_checkpoint, scrub_paths
@@ -68,14 +71,17 @@ class TrainInitConfig:
 
 
 def warm_start(net: PoseInitNet, path: str | Path) -> dict:
-    """Load exported weights `path` into `net` (its config must equal the checkpoint's); return the
-    checkpoint's meta with its source file name, for the new export's ``warm_start`` entry.
+    """Load exported weights `path` into `net` (its config must equal the checkpoint's, except for
+    ``causal``: a centred net may start from causal weights and back, since the tensors are the same and
+    only the input frame each block's residual is aligned with differs); return the checkpoint's meta with its source file name,
+    for the new export's ``warm_start`` entry.
 
     Raises:
         ValueError: the checkpoint was written for another net config.
     """
     ckpt = read_checkpoint(path)
-    if dataclasses.asdict(load_pose_init(path).config) != dataclasses.asdict(net.config):
+    theirs = dataclasses.asdict(load_pose_init(path).config)
+    if dataclasses.asdict(dataclasses.replace(net.config, causal=theirs["causal"])) != theirs:
         raise ValueError(f"--init-from {path}: its net config {ckpt['config']} differs from this run's "
                          f"{dataclasses.asdict(net.config)} (pass the same --channels/--dropout/--centred)")
     net.load_state_dict(ckpt["state_dict"])
@@ -183,6 +189,18 @@ def start_run(cfg) -> tuple[Path, Path]:
     return out, Path(cfg.data).expanduser()
 
 
+def run_cli(work: Callable[[], object]) -> int:
+    """A training or evaluation command's exit status: 0 once `work` returns; 2 with a one-line
+    ``error: ...`` on stderr when its input is bad (a missing proxy build or weights file, weights of
+    another net config, a wrong flag value)."""
+    try:
+        work()
+    except (FileNotFoundError, ValueError, EngineError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def out_of_time(t0: float, max_minutes: float) -> bool:
     """True (and says so) once `max_minutes` (> 0) have passed since monotonic time `t0`."""
     minutes = (time.monotonic() - t0) / 60
@@ -251,8 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                           steps_per_epoch=a.steps_per_epoch, val_chunks=a.val_chunks, net=net_cfg,
                           init_from=a.init_from, device=a.device, mirror=a.mirror,
                           losses=LossWeights(body=a.body_weight, contacts=a.contact_weight))
-    train(cfg, resume=a.resume, export=a.export)
-    return 0
+    return run_cli(lambda: train(cfg, resume=a.resume, export=a.export))
 
 
 if __name__ == "__main__":
