@@ -14,7 +14,8 @@ from mocap.models.nets.body_fk import SparseBody
 from mocap.models.nets.checkpoint import scrub_command
 from mocap.models.nets.descent import DescentNet
 from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
-from mocap.models.proxy.dataset import ProxyWindows
+from mocap.models.proxy.corrupt import CorruptionOptions
+from mocap.models.proxy.dataset import ProxyWindows, target_frames
 from torch.utils.data import default_collate
 
 
@@ -34,6 +35,33 @@ def test_init_loss_falls_on_a_fixed_batch(proxy_dataset):
         loss.backward()
         opt.step()
     assert float(loss.detach()) < 0.6 * first
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_targets_line_up_with_their_frames(proxy_dataset, causal):
+    """Without noise, the observed points of a target frame are its clean points in its own box, for the
+    init net's losses and for the frames the descent net learns from, causal and centred."""
+    clean = CorruptionOptions(noise_body=0, noise_hand=0, drop_body=0, drop_hand=0, hand_drop=0, frame_drop=0,
+                              occluded_fraction=0, small_toes_missing=0)
+    ds = ProxyWindows(proxy_dataset / "out", "train", window=9, causal=causal, targets=8, corruption=clean)
+    batch = default_collate([ds[i] for i in range(0, len(ds), max(1, len(ds) // 6))])
+    t = train_init.flatten_targets(batch, 8, causal)
+    keep = t["target_valid"] > 0
+
+    def gap(obs_xy, obs_mask, k67_box):   # mean box-unit distance over the observed points
+        m = obs_mask > 0
+        return float((obs_xy - k67_box).norm(dim=-1)[m].mean())
+
+    for lag_ok, c in ((True, causal), (False, not causal)):
+        sl = target_frames(batch["k67_xy"].shape[1], 8, c)
+        d = gap(batch["k67_xy"][:, sl].flatten(0, 1)[keep], batch["mask"][:, sl].flatten(0, 1)[keep], t["k67_box"][keep])
+        assert (d < 1e-3) if lag_ok else (d > 1e-2), (c, d)
+    init = PoseInitNet(PoseInitConfig(channels=16, filter_widths=(3, 3), causal=causal))
+    f = train_descent.collect_frames(init.eval(), ds, 1, workers=0, max_chunks=6)
+    assert gap(f["obs_xy"], f["obs_mask"], f["k67_box"]) < 1e-3
+    with pytest.raises(ValueError, match="init net"):
+        train_descent.collect_frames(PoseInitNet(PoseInitConfig(channels=16, filter_widths=(3, 3), causal=not causal)),
+                                     ds, 1, workers=0, max_chunks=2)
 
 
 def test_descent_starts_as_identity_and_learns(proxy_dataset):

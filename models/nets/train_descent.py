@@ -37,7 +37,7 @@ from mocap.models.nets.pose_init import PoseInitNet
 from mocap.models.nets.checkpoint import DATA_DIR, POSE_INIT_FILE, load_descent, load_pose_init, read_checkpoint
 from mocap.models.nets.train_init import finish_run, flatten_targets, out_of_time, run_cli, start_run, to_device
 from mocap.models.proxy.corrupt import CorruptionOptions
-from mocap.models.proxy.dataset import ProxyWindows
+from mocap.models.proxy.dataset import ProxyWindows, target_frames
 
 FRAME_KEYS = ("init_pose_6d", "init_betas", "init_root_c", "init_contacts", "obs_xy", "obs_mask", "global_info", "box",
               "pose_6d", "betas", "root_c", "joints_c", "k67_c", "k67_box", "visible", "contacts")
@@ -71,6 +71,8 @@ def collect_frames(init: PoseInitNet, ds: ProxyWindows, passes: int, batch_size:
                    max_chunks: int = 0, desc: str = "init outputs") -> dict[str, torch.Tensor]:
     """Run the frozen init net over `passes` epochs of `ds` chunks (at most `max_chunks` each, evenly
     spread, 0 = all); valid target frames only, on the init net's device."""
+    if ds.causal != init.config.causal:
+        raise ValueError(f"the windows are {'causal' if ds.causal else 'centred'}, the init net is not")
     device = next(init.parameters()).device
     n = ds.targets
     sub = torch.utils.data.Subset(ds, range(0, len(ds), max(1, len(ds) // max_chunks)) if max_chunks else range(len(ds)))
@@ -80,12 +82,13 @@ def collect_frames(init: PoseInitNet, ds: ProxyWindows, passes: int, batch_size:
         for batch in tqdm(DataLoader(sub, batch_size=batch_size, num_workers=workers), desc=f"{desc} pass {p + 1}"):
             batch = to_device(batch, device)
             out = init.forward_sequence(batch["k67_xy"], batch["mask"], batch["global_info"])
-            t = flatten_targets(batch, n)
+            t = flatten_targets(batch, n, init.config.causal)
             keep = t["target_valid"] > 0
+            tgt = target_frames(batch["k67_xy"].shape[1], n, init.config.causal)
             obs = {"init_pose_6d": out.pose_6d.flatten(0, 1), "init_betas": out.betas.flatten(0, 1),
                    "init_root_c": out.root_c.flatten(0, 1), "init_contacts": out.contacts.flatten(0, 1),
-                   "box": batch["box"][:, -n:].flatten(0, 1), "obs_xy": batch["k67_xy"][:, -n:].flatten(0, 1),
-                   "obs_mask": batch["mask"][:, -n:].flatten(0, 1)}
+                   "box": batch["box"][:, tgt].flatten(0, 1), "obs_xy": batch["k67_xy"][:, tgt].flatten(0, 1),
+                   "obs_mask": batch["mask"][:, tgt].flatten(0, 1)}
             for k in FRAME_KEYS:
                 parts[k].append((obs[k] if k in obs else t[k])[keep])
     return {k: torch.cat(v) for k, v in parts.items()}

@@ -39,7 +39,7 @@ from mocap.models.nets.body_fk import SparseBody
 from mocap.models.nets.checkpoint import load_pose_init, read_checkpoint, save_checkpoint, scrub_paths
 from mocap.models.nets.losses import LossWeights, contact_loss, pose_losses, pose_prediction
 from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
-from mocap.models.proxy.dataset import ProxyWindows
+from mocap.models.proxy.dataset import ProxyWindows, target_frames
 
 PER_TARGET = ("pose_6d", "root_c", "joints_c", "k67_c", "k67_px", "visible", "contacts", "target_valid")
 
@@ -88,13 +88,14 @@ def warm_start(net: PoseInitNet, path: str | Path) -> dict:
     return {"file": Path(path).name, **ckpt.get("meta", {})}
 
 
-def flatten_targets(batch: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
-    """Per-target arrays (B, n, ...) -> (B n, ...), plus the frame's global info and box coordinates of
-    the clean points (the target frames are the window's last n frames)."""
+def flatten_targets(batch: dict[str, torch.Tensor], n: int, causal: bool) -> dict[str, torch.Tensor]:
+    """Per-target arrays (B, n, ...) -> (B n, ...), plus the target frames' global info and the box
+    coordinates of their clean points (where the targets sit in the chunk: ``target_frames``)."""
     t = {k: batch[k].flatten(0, 1) for k in PER_TARGET}
-    b = batch["k67_xy"].shape[0]
-    box = batch["box"][:, -n:].flatten(0, 1)                                     # (B n, 3)
-    t["global_info"] = batch["global_info"][:, -n:].flatten(0, 1)
+    b, frames = batch["k67_xy"].shape[:2]
+    tgt = target_frames(frames, n, causal)
+    box = batch["box"][:, tgt].flatten(0, 1)                                     # (B n, 3)
+    t["global_info"] = batch["global_info"][:, tgt].flatten(0, 1)
     t["k67_box"] = (t["k67_px"] - box[:, None, :2]) / (box[:, None, 2:3] / 2)
     t["betas"] = batch["betas"][:, None].expand(b, n, -1).flatten(0, 1)
     return t
@@ -109,7 +110,7 @@ def compute_losses(net: PoseInitNet, body: SparseBody, batch: dict[str, torch.Te
                    w: LossWeights) -> tuple[torch.Tensor, dict[str, float]]:
     batch = to_device(batch, body.v_template.device)    # the body model sits where the net does
     out = net.forward_sequence(batch["k67_xy"], batch["mask"], batch["global_info"])
-    t = flatten_targets(batch, n)
+    t = flatten_targets(batch, n, net.config.causal)
     pose, betas, root = out.pose_6d.flatten(0, 1), out.betas.flatten(0, 1), out.root_c.flatten(0, 1)
     weight = t["target_valid"]
     pred = pose_prediction(body, pose, betas, root)

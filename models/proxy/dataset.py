@@ -26,6 +26,13 @@ def proxy_path(path: str | Path, split: str) -> Path:
     return p if p.is_file() else p / f"proxy_{split}.npz"
 
 
+def target_frames(n_frames: int, targets: int, causal: bool) -> slice:
+    """Where a chunk's `targets` labelled frames sit among its `n_frames` (window + targets - 1) frames:
+    the last ones (causal), or from window // 2 on (centred: each target is its window's middle frame)."""
+    first = n_frames - targets if causal else (n_frames - targets) // 2
+    return slice(first, first + targets)
+
+
 class ProxyWindows(Dataset):
     """Windows of `window` frames ending (causal) or centred on each frame of each sequence.
 
