@@ -551,30 +551,16 @@ class LiveRun:
                 video.close()
                 for timings, ms in zip(self.recorder.frame_timings, video.times_ms):
                     timings[name] = round(ms, 4)
-        late_ctrl_c = self._offline_pass()
+        if self.take is not None and self.take.offline is not None:   # the offline pass runs before timings.json
+            self.take.take()
+            self.recorder.extra["offline_pass"] = {"frames": len(self.take.results),
+                                                   "ms": round(self.take.offline_ms or 0.0, 1)}
         self.recorder.write()
         if self.take is not None:
             written = self.take.write()
             self.export_failed = self._export(written)
         if not self.headless:
             cv2.destroyAllWindows()
-        if late_ctrl_c is not None:
-            raise late_ctrl_c
-
-    def _offline_pass(self) -> KeyboardInterrupt | None:
-        """A video file's offline pass (before timings.json, which reports it). A Ctrl-C during it leaves the
-        live take to be written; it is returned, to be raised once the files are written."""
-        if self.take is None or self.take.offline is None:
-            return None
-        try:
-            self.take.take()
-        except KeyboardInterrupt as exc:
-            log.warning("interrupted in the offline pass: %s is the live nets' take", self.take.path.name)
-            self.take.offline = None
-            return exc
-        self.recorder.extra["offline_pass"] = {"frames": len(self.take.results),
-                                               "ms": round(self.take.offline_ms or 0.0, 1)}
-        return None
 
 
     def _export(self, take_file: Path) -> list[str]:

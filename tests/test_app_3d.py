@@ -47,20 +47,13 @@ def test_demo_clip_writes_the_take(run, tmp_path, demo_video, nets_dir, env, ove
         cap.release()
 
 
-@pytest.fixture(scope="module")
-def offline_nets_dir(tmp_path_factory):
-    """Random-weight nets: the live pair and the offline pair (a centred init net)."""
-    folder = tmp_path_factory.mktemp("nets with offline pair")
+def test_video_take_comes_from_the_offline_nets(run, tmp_path, demo_video, env):
+    """A folder with the offline pair: the video's smplx.npz is the centred nets' pass over the recorded
+    keypoints (not the live nets' frames, kept with --no-offline-nets), and timings.json says so."""
+    folder = tmp_path / "nets"
     body = SparseBody(load_body_model())
     write_random_nets(folder, body)
     write_random_nets(folder, body, seed=4, causal=False, names=OFFLINE_FILES)
-    return folder
-
-
-def test_video_take_comes_from_the_offline_nets(run, tmp_path, demo_video, env, offline_nets_dir):
-    """A folder with the offline pair: the video's smplx.npz is the centred nets' pass over the recorded
-    keypoints (not the live nets' frames, kept with --no-offline-nets), and timings.json says so."""
-    folder = offline_nets_dir
     takes = {}
     for name, extra in (("offline", []), ("live", ["--no-offline-nets"])):
         out = tmp_path / name
@@ -80,24 +73,6 @@ def test_video_take_comes_from_the_offline_nets(run, tmp_path, demo_video, env, 
     np.testing.assert_allclose(takes["offline"].poses, np.stack([r.poses for r in expected]), atol=1e-4)
     np.testing.assert_array_equal(takes["offline"].valid, takes["live"].valid)
     assert np.abs(takes["offline"].poses - takes["live"].poses).max() > 1e-2
-
-
-def test_ctrl_c_in_the_offline_pass_writes_the_live_take(tmp_path, demo_video, env, offline_nets_dir, monkeypatch):
-    from mocap.app.pipeline import LiveConfig, run_live
-
-    monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
-
-    def interrupted(self, k67_raw):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Pose3DStage, "run_sequence", interrupted)
-    out = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
-        run_live(LiveConfig(video=demo_video, out=out, headless=True, max_frames=10, progress=False,
-                            nets3d=offline_nets_dir, world="off"))
-    take = load_take(out / "smplx.npz")
-    timings = json.loads((out / "timings.json").read_text())
-    assert take.num_frames == timings["frames_processed"] == 10 and "offline_pass" not in timings
 
 
 def test_export_command_exports_the_3d_nets(run, tmp_path, nets_dir):
