@@ -1,5 +1,5 @@
 """How well the 3D stage's body sits on real people: per clip, the 2D reprojection error of the fitted
-K67 against the detected keypoints, plus frames with the fitted mesh (issue 4, "Done when").
+K67 against the detected keypoints, plus overlay frames (issue 4, "Done when").
 
     python -m mocap.benchmarks.fit_clips VIDEO_OR_DIR [...] --out benchmarks/reports/nets_clips
 
@@ -8,11 +8,7 @@ the SMPL-X parameters are posed with the body model the take names, the detector
 points (``DetectorPoints``) projected with the take's ``cam_K`` and compared, per frame with a body,
 with the raw detected K67 where the 3D stage counted them as observed (``runtime.observed_mask``).
 Reported per clip: mean and median pixel error over those points, the same as a percentage of the
-body-box size, for the body (BODY_25) and the hands; a few frames are saved as PNG with the measured
-take's mesh (``MeshOverlay``) and the detected K67 drawn on the video frame.
-
-The take is the app's default: for a video file, the offline pair's pass where the nets folder has one;
-``--live-take`` measures the live (causal) nets' take instead (``mocap-live --no-offline-nets``).
+body-box size, for the body (BODY_25) and the hands; a few overlay frames are saved as PNG.
 """
 from __future__ import annotations
 
@@ -39,16 +35,13 @@ from mocap.models.proxy.corrupt import BOX_MARGIN
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
-def camera_params(take) -> tuple[np.ndarray, np.ndarray]:
-    """The take's camera-space (T, 165) poses and (T, 3) trans (a world-frame take's ``poses_cam`` / ``trans_cam``)."""
-    if take.frame == "world":
-        return take.extra["poses_cam"], take.extra["trans_cam"]
-    return take.poses, take.trans
-
-
 def fitted_k67(take, model, points: DetectorPoints, batch: int = 256) -> np.ndarray:
-    """(T, 67, 3) camera-space detector-consistent K67 of the take's bodies, metres."""
-    poses, trans = camera_params(take)
+    """(T, 67, 3) camera-space detector-consistent K67 of the take's bodies, metres (a world-frame take's
+    camera-space copy, ``poses_cam`` / ``trans_cam``)."""
+    if take.frame == "world":
+        poses, trans = take.extra["poses_cam"], take.extra["trans_cam"]
+    else:
+        poses, trans = take.poses, take.trans
     out = []
     for s in range(0, take.num_frames, batch):
         kw = {name: torch.as_tensor(poses[s:s + batch, 3 * first:3 * (first + n)], dtype=torch.float32)
@@ -90,19 +83,11 @@ def reprojection(run_dir: Path) -> dict:
     return res
 
 
-def save_frames(video: Path, run_dir: Path, out: Path, stem: str, count: int, width: int = 640) -> list[str]:
-    """`count` evenly spread frames with a body as PNG, `width` px wide: the video frame with the take's
-    mesh and the detected K67 drawn on it."""
-    from mocap.app.draw import MeshOverlay, draw_k67
-
-    take = load_take(run_dir / "smplx.npz")
-    poses, trans = camera_params(take)
-    with np.load(run_dir / "keypoints.npz") as z:
-        raw = z["k67_raw"]
-    mesh = MeshOverlay(load_body_model())
-    idx = np.flatnonzero(take.valid)
+def save_frames(run_dir: Path, valid: np.ndarray, out: Path, stem: str, count: int, width: int = 640) -> list[str]:
+    """`count` evenly spread overlay frames (with a body) as PNG, `width` px wide."""
+    cap = cv2.VideoCapture(str(run_dir / "overlay.mp4"))
+    idx = np.flatnonzero(valid)
     want = set(idx[np.linspace(len(idx) // 8, len(idx) - 1, count).astype(int)].tolist()) if len(idx) else set()
-    cap = cv2.VideoCapture(str(video))
     names, i = [], 0
     while want:
         ok, frame = cap.read()
@@ -110,8 +95,6 @@ def save_frames(video: Path, run_dir: Path, out: Path, stem: str, count: int, wi
             break
         if i in want:
             want.discard(i)
-            mesh.draw(frame, poses[i], take.betas, trans[i], np.asarray(take.cam_K, np.float64))
-            draw_k67(frame, raw[i])
             scale = width / frame.shape[1]
             small = cv2.resize(frame, (width, int(round(frame.shape[0] * scale))), interpolation=cv2.INTER_AREA)
             name = f"{stem}_{i:04d}.png"
@@ -123,16 +106,14 @@ def save_frames(video: Path, run_dir: Path, out: Path, stem: str, count: int, wi
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Reprojection of the 3D stage's fit on real clips, with frames of the fitted mesh.")
+    p = argparse.ArgumentParser(description="Reprojection of the 3D stage's fit on real clips, with overlay frames.")
     p.add_argument("inputs", nargs="+", help="video files or folders of videos")
     p.add_argument("--out", default="benchmarks/reports/nets_clips")
     p.add_argument("--runs", default=None, help="where the app writes its outputs (default OUT/runs, not committed)")
-    p.add_argument("--frames", type=int, default=3, help="PNG frames per clip")
+    p.add_argument("--frames", type=int, default=3, help="overlay PNGs per clip")
     p.add_argument("--max-frames", type=int, default=0)
     p.add_argument("--reuse", action="store_true", help="reuse a clip's earlier app run in RUNS when it is there")
     p.add_argument("--nets3d", help="folder with pose_init.pt and descent.pt (default: the bundled weights)")
-    p.add_argument("--live-take", action="store_true",
-                   help="measure the live nets' take (mocap-live --no-offline-nets), not the offline pass's")
     a = p.parse_args(argv)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -146,9 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     for v in videos:
         run_dir = runs / v.stem
         cmd = [sys.executable, "-m", "mocap.app.cli", "--video", str(v), "--out", str(run_dir), "--headless",
-               "--save-video"] \
-            + (["--max-frames", str(a.max_frames)] if a.max_frames else []) \
-            + (["--nets3d", a.nets3d] if a.nets3d else []) + (["--no-offline-nets"] if a.live_take else [])
+               "--save-video"] + (["--max-frames", str(a.max_frames)] if a.max_frames else []) \
+            + (["--nets3d", a.nets3d] if a.nets3d else [])
         reuse = a.reuse and (run_dir / "smplx.npz").is_file() and (run_dir / "timings.json").is_file()
         print("reusing" if reuse else "running", " ".join(cmd[2:]))
         r = None if reuse else subprocess.run(cmd, capture_output=True, text=True)
@@ -156,10 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: the app failed on {v.name}: {r.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
             return 1
         res = reprojection(run_dir)
-        res["png"] = save_frames(v, run_dir, out, v.stem, a.frames)
+        res["png"] = save_frames(run_dir, load_take(run_dir / "smplx.npz").valid, out, v.stem, a.frames)
         timings = json.loads((run_dir / "timings.json").read_text())
         res["fps"] = timings.get("fps")
-        res["take"] = "offline pass" if "offline_pass" in timings else "live"
         results[v.name] = res
         print(v.name, json.dumps({k: res[k] for k in ("body", "hands", "fps")}))
     (out / "fit_clips.json").write_text(json.dumps(results, indent=1))
@@ -167,15 +146,15 @@ def main(argv: list[str] | None = None) -> int:
              "Command: `python -m mocap.benchmarks.fit_clips " + scrub_command(sys.argv[1:] if argv is None else argv) + "`",
              "", "Points counted: those the 3D stage observed (confidence > 0.5, inside the image) in frames with a body. "
              "% box = error / body-box size (the square box of the observed points, as the nets see it).", "",
-             "| clip | take | frames (with body) | body mean px | body median px | body % box | hands mean px | "
-             "hands median px | hands % box | fps |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| clip | frames (with body) | body mean px | body median px | body % box | hands mean px | "
+             "hands median px | hands % box | fps |", "|---|---|---|---|---|---|---|---|---|"]
     f = lambda x: "-" if x is None else f"{x:.1f}"   # noqa: E731
     for name, r in results.items():
         b, hd = r["body"], r["hands"]
-        lines.append(f"| {name} | {r['take']} | {r['frames']} ({r['frames_with_body']}) | {f(b['mean_px'])} | {f(b['median_px'])} | "
+        lines.append(f"| {name} | {r['frames']} ({r['frames_with_body']}) | {f(b['mean_px'])} | {f(b['median_px'])} | "
                      f"{f(b['mean_pct_box'])} | {f(hd['mean_px'])} | {f(hd['median_px'])} | {f(hd['mean_pct_box'])} | "
                      f"{f(r['fps'])} |")
-    lines += ["", "Frames with the measured take's mesh and the detected keypoints:", ""]
+    lines += ["", "Overlay frames (mesh of the fitted body drawn by the app):", ""]
     lines += [f"![{n}]({n})" for r in results.values() for n in r["png"]]
     (out / "fit_clips.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {out / 'fit_clips.md'}")
