@@ -151,13 +151,6 @@ def test_train_and_evaluate_commands(proxy_dataset, tmp_path, capsys):
     assert r["frames"] > 0 and set(r) == {"frames", "init", "init+descent"}
     assert all(v == v for v in r["init+descent"].values())            # no NaN
     assert "| realistic | init+descent |" in (out / "evaluation.md").read_text()
-    # an offline pair (the centred init net and a descent net) gets its own table on the same frames
-    assert evaluate.main(["--data", str(data), "--init", str(init_pt), "--descent", str(desc_pt), "--levels",
-                          "realistic", "--offline-init", str(centred), "--offline-descent", str(desc_pt),
-                          "--chunks", "3", "--out", str(out)]) == 0
-    res = json.loads((out / "evaluation.json").read_text())["results"]
-    assert res["offline"]["realistic"]["frames"] == r["frames"]
-    assert "## Offline pair" in (out / "evaluation.md").read_text()
 
 
 @pytest.mark.parametrize("command", [train_init, train_descent, evaluate])

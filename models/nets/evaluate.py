@@ -15,10 +15,6 @@ refines each frame. Reported, in millimetres unless said:
 * 2D: mean pixel distance of the projected K67 to the observed (corrupted, unmasked) keypoints -- the
   fit -- and to the clean truth (visible points).
 
-The offline pair (``--offline-init/--offline-descent``, default the bundled ``OFFLINE_FILES`` where
-installed: a centred init net and its descent net, which the app runs over a video file's take) gets
-the same table on the same target frames (cameras and corruption drawn for its centred windows).
-
 The ablation (seed 000's claim for partial convolutions) compares two init nets trained with the same
 budget, one partial and one with zero-filled inputs and ordinary convolutions, at the realistic level
 with 50 % of hand frames dropped.
@@ -41,8 +37,8 @@ from mocap.models.nets.body_fk import SparseBody, posed_points, project_to_box
 from mocap.models.nets.descent import DescentNet
 from mocap.models.nets.metrics import BODY_JOINTS, LEFT_HAND_JOINTS, RIGHT_HAND_JOINTS, mpjpe, pa_mpjpe
 from mocap.models.nets.rotation import rot6d_to_axis_angle_np
-from mocap.models.nets.checkpoint import (DATA_DIR, DESCENT_FILE, OFFLINE_FILES, POSE_INIT_FILE, load_descent,
-                                         load_pose_init, scrub_command)
+from mocap.models.nets.checkpoint import (DATA_DIR, DESCENT_FILE, POSE_INIT_FILE, load_descent, load_pose_init,
+                                         scrub_command)
 from mocap.models.nets.train_descent import collect_frames
 from mocap.models.nets.train_init import run_cli
 from mocap.models.proxy.corrupt import CORRUPTION_LEVELS
@@ -118,23 +114,22 @@ def write_report(out: Path, results: dict, meta: dict) -> None:
     names = {"body_mpjpe": "body MPJPE", "body_pa_mpjpe": "body PA-MPJPE", "hand_pa_mpjpe": "hand PA-MPJPE",
              "pve": "PVE", "root": "root err", "contact_acc": "contact acc", "fit_px": "2D fit px",
              "clean_px": "2D clean px"}
-    header = ["| level | net | frames | " + " | ".join(names[m] for m in METRICS) + " |",
-              "|---|---|---|" + "---|" * len(METRICS)]
     lines = ["# Pose-initialisation and neural-descent nets on held-out proxy clips", "",
              f"Machine: {meta['machine']}; torch {meta['torch']}; {meta['command']}", "",
              "Millimetres unless said; 2D fit = projected K67 vs the observed (corrupted) keypoints, 2D clean = vs "
              "the true keypoints; contact accuracy from the init net's contact head.", "",
-             *header, *_level_rows(results.get("levels", {}))]
+             "| level | net | frames | " + " | ".join(names[m] for m in METRICS) + " |",
+             "|---|---|---|" + "---|" * len(METRICS)]
+    for level, r in results.get("levels", {}).items():
+        for net in ("init", "init+descent"):
+            if net in r:
+                vals = " | ".join(f"{r[net][m]:.3f}" if m == "contact_acc" else f"{r[net][m]:.1f}" for m in METRICS)
+                lines.append(f"| {level} | {net} | {r['frames']} | {vals} |")
     changes = [f"- {level}: 2D fit {_change(r, 'fit_px')}, 2D clean {_change(r, 'clean_px')}, body PA-MPJPE "
                f"{_change(r, 'body_pa_mpjpe')}, hand PA-MPJPE {_change(r, 'hand_pa_mpjpe')}"
                for level, r in results.get("levels", {}).items() if "init+descent" in r]
     if changes:
         lines += ["", "Change by the descent net (relative to init only):", ""] + changes
-    if "offline" in results:
-        lines += ["", "## Offline pair (centred init net: video files' takes)", "",
-                  "The same target frames as above, with cameras and corruption drawn for the centred windows; the "
-                  "init net sees 40 frames before and 40 after each.", "",
-                  *header, *_level_rows(results["offline"])]
     if "ablation" in results:
         lines += ["", "## Partial vs ordinary convolutions (realistic corruption, 50 % of hand frames dropped)", "",
                   "Both init nets trained with the same command and budget, differing only in `--no-partial`.", "",
@@ -143,17 +138,6 @@ def write_report(out: Path, results: dict, meta: dict) -> None:
             vals = " | ".join(f"{r['init'][m]:.3f}" if m == "contact_acc" else f"{r['init'][m]:.1f}" for m in METRICS)
             lines.append(f"| {name} | {vals} |")
     (out / "evaluation.md").write_text("\n".join(lines) + "\n")
-
-
-def _level_rows(levels: dict) -> list[str]:
-    """Table rows: per level, init and init+descent."""
-    rows = []
-    for level, r in levels.items():
-        for net in ("init", "init+descent"):
-            if net in r:
-                vals = " | ".join(f"{r[net][m]:.3f}" if m == "contact_acc" else f"{r[net][m]:.1f}" for m in METRICS)
-                rows.append(f"| {level} | {net} | {r['frames']} | {vals} |")
-    return rows
 
 
 def _change(r: dict, metric: str) -> str:
@@ -167,9 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--init", default=str(DATA_DIR / POSE_INIT_FILE), help="init-net weights (default: the bundled ones)")
     p.add_argument("--descent", default=str(DATA_DIR / DESCENT_FILE),
                    help="descent-net weights (default: the bundled ones; '' to skip)")
-    p.add_argument("--offline-init", help="centred init-net weights of the offline pair (default: the bundled "
-                                          "pair, if installed; '' to skip)")
-    p.add_argument("--offline-descent", help="descent-net weights of the offline pair (with --offline-init)")
     p.add_argument("--ablation-partial", help="init net trained with partial convs for the ablation")
     p.add_argument("--ablation-plain", help="the same net trained with --no-partial")
     p.add_argument("--levels", default="low,realistic,heavy")
@@ -178,8 +159,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="benchmarks/reports/nets")
     a = p.parse_args(argv)
-    if bool(a.offline_init) != bool(a.offline_descent) and a.offline_init != "":
-        p.error("--offline-init and --offline-descent go together")
     unknown = sorted(set(a.levels.split(",")) - set(CORRUPTION_LEVELS))
     if unknown:
         p.error(f"--levels: unknown {', '.join(unknown)} (choose from {', '.join(CORRUPTION_LEVELS)})")
@@ -199,17 +178,6 @@ def evaluate(a: argparse.Namespace, argv: list[str]) -> None:
         results["levels"][level] = evaluate_level(init, descent, body, model, data, level, CORRUPTION_LEVELS[level],
                                                   a.seed, a.chunks)
         print(level, json.dumps(results["levels"][level]))
-    offline = [a.offline_init, a.offline_descent]
-    if a.offline_init is None:   # the bundled pair, where installed
-        offline = [DATA_DIR / f for f in OFFLINE_FILES]
-        offline = offline if all(f.is_file() for f in offline) else ["", ""]
-    if offline[0]:
-        off_init, off_descent = load_pose_init(offline[0]), load_descent(offline[1], body)
-        results["offline"] = {}
-        for level in a.levels.split(","):
-            results["offline"][level] = evaluate_level(off_init, off_descent, body, model, data, f"offline {level}",
-                                                       CORRUPTION_LEVELS[level], a.seed, a.chunks)
-            print("offline", level, json.dumps(results["offline"][level]))
     if a.ablation_partial and a.ablation_plain:
         c = dataclasses.replace(CORRUPTION_LEVELS["realistic"], hand_drop=0.5)
         results["ablation"] = {
