@@ -69,9 +69,6 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    help="2D only: no 3D nets, no smplx.npz, no mesh in the overlay")
     p.add_argument("--nets3d", type=Path, metavar="DIR",
                    help="folder with the 3D nets' weights pose_init.pt and descent.pt (default: the bundled ones)")
-    p.add_argument("--no-offline-nets", action="store_true",
-                   help="a video file's smplx.npz from the live (causal) nets, as shown, instead of a second pass "
-                        "at the end with the offline (centred) nets, which see 40 frames ahead")
 
 
 def live_config_from_args(args: argparse.Namespace, **overrides):
@@ -86,8 +83,7 @@ def live_config_from_args(args: argparse.Namespace, **overrides):
         body_model=args.body_model, max_frames=args.max_frames,
         headless=getattr(args, "headless", True), save_video=getattr(args, "save_video", False),
         progress=not getattr(args, "no_progress", False), overlap=not args.no_overlap,
-        pose3d=not args.no_3d, nets3d=args.nets3d, offline_nets=not args.no_offline_nets,
-        world=getattr(args, "world", "static"),
+        pose3d=not args.no_3d, nets3d=args.nets3d, world=getattr(args, "world", "static"),
         camera_file=getattr(args, "camera_file", None), refine_focal=getattr(args, "refine_focal", False),
         save_world_video=getattr(args, "save_world_video", False),
         view_size=getattr(args, "view_size", None), realtime=getattr(args, "realtime", False),

@@ -63,7 +63,6 @@ class LiveConfig:
     overlap: bool = True  # body (frame t+1), hands (frame t), 3D (frame t-1) in threads; False: one thread
     pose3d: bool = True   # the 3D stage (SMPL-X per frame, smplx.npz); False: 2D only
     nets3d: Path | None = None   # folder with pose_init.pt and descent.pt (None: the bundled nets)
-    offline_nets: bool = True    # a video file's take from the folder's offline (centred) nets, if it has them
     export: tuple[str, ...] = ()  # formats written from the take at its end ("bvh", "glb", "fbx"): out/take.<fmt>
     vmc: tuple[str, int] | None = None   # (host, port): stream each frame's 3D result over VMC (OSC/UDP)
     world: str = "static"  # world stage: "static", "panning" (turning in place) or "moving" camera, "off": camera-space take
@@ -287,7 +286,7 @@ class LiveRun:
         if not cfg.pose3d:
             return
         from ..engines.onnxruntime import OrtConfig
-        from .stage3d import TAKE_FILE, TakeRecorder, build_offline_pose3d, build_pose3d
+        from .stage3d import TAKE_FILE, TakeRecorder, build_pose3d
 
         # The world stage's trajectory head (one small GRU step per frame) stays on ONNX Runtime CPU.
         ort = OrtConfig(providers=("cpu",), threads=cfg.threads)
@@ -308,10 +307,7 @@ class LiveRun:
         from ..models.body.smplx_model import load_body_model
 
         body_model = self.body_model = load_body_model()
-        offline = (build_offline_pose3d(cfg.nets3d, self.source.width, self.source.height, engine_config(cfg),
-                                        self.pose3d.cam_K)
-                   if cfg.offline_nets and not self.source.is_live else None)
-        self.take = TakeRecorder(self.out_dir / TAKE_FILE, self.source.fps, self.pose3d.cam_K, body_model, offline)
+        self.take = TakeRecorder(self.out_dir / TAKE_FILE, self.source.fps, self.pose3d.cam_K, body_model)
         if cfg.save_video or not self.headless or cfg.render:
             from .draw import MeshOverlay
 
@@ -417,7 +413,7 @@ class LiveRun:
         self.recorder.add(work.frame.index, work.frame.timestamp_s, res.k67, res.k67_raw,
                           work.timings_ms, (done - work.frame.captured_at) * 1e3, done, drawn_ms)
         if self.take is not None:
-            self.take.add(work.pose3d, res.k67_raw)
+            self.take.add(work.pose3d)
         if self.progress is not None:
             self.progress.update(1)
         return work
@@ -551,10 +547,6 @@ class LiveRun:
                 video.close()
                 for timings, ms in zip(self.recorder.frame_timings, video.times_ms):
                     timings[name] = round(ms, 4)
-        if self.take is not None and self.take.offline is not None:   # the offline pass runs before timings.json
-            self.take.take()
-            self.recorder.extra["offline_pass"] = {"frames": len(self.take.results),
-                                                   "ms": round(self.take.offline_ms or 0.0, 1)}
         self.recorder.write()
         if self.take is not None:
             written = self.take.write()

@@ -4,16 +4,10 @@ The per-frame work is `mocap.models.nets.runtime.Pose3DStage`; this module build
 records its results. The bundled nets are ``models/nets/data/{pose_init,descent}.pt``; while they are
 not installed the default run is 2D only (a warning says so), while a folder named with ``--nets3d``
 must hold both files.
-
-Video files: where the folder also holds the offline pair (``pose_init_centred.pt``, ``descent_centred.pt``),
-the take is a second pass over the recorded keypoints at the end, with the centred init net, which sees 40
-frames ahead of each frame (``Pose3DStage.run_sequence``); the live display and overlay show the causal
-nets' frames. A camera's take is always the live one.
 """
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +27,10 @@ def default_nets_dir() -> Path:
     return DATA_DIR
 
 
-def net_files(nets_dir: Path, offline: bool = False) -> tuple[Path, Path]:
-    """The init and descent nets' files in `nets_dir`: the live (causal) pair, or the offline one."""
-    from ..models.nets.checkpoint import DESCENT_FILE, OFFLINE_FILES, POSE_INIT_FILE
+def net_files(nets_dir: Path) -> tuple[Path, Path]:
+    from ..models.nets.checkpoint import DESCENT_FILE, POSE_INIT_FILE
 
-    names = OFFLINE_FILES if offline else (POSE_INIT_FILE, DESCENT_FILE)
-    return nets_dir / names[0], nets_dir / names[1]
+    return nets_dir / POSE_INIT_FILE, nets_dir / DESCENT_FILE
 
 
 def assumed_cam_K(width: int, height: int) -> np.ndarray:
@@ -70,57 +62,26 @@ def build_pose3d(nets_dir: Path | None, width: int, height: int, ort, cam_K: np.
     return Pose3DStage.from_checkpoints(pose_init_pt, descent_pt, width, height, K, ort)
 
 
-def build_offline_pose3d(nets_dir: Path | None, width: int, height: int, ort, cam_K: np.ndarray) -> Pose3DStage | None:
-    """The offline pass for a video file's take (module docstring), or None when the folder (default: the
-    bundled nets) has no offline pair.
-
-    Raises:
-        EngineError: a net file of the pair is unreadable or does not fit.
-    """
-    pose_init_pt, descent_pt = net_files(Path(nets_dir) if nets_dir is not None else default_nets_dir(), offline=True)
-    if not (pose_init_pt.is_file() and descent_pt.is_file()):
-        return None
-    return Pose3DStage.from_checkpoints(pose_init_pt, descent_pt, width, height, np.asarray(cam_K, np.float64), ort)
-
-
 class TakeRecorder:
     """Collects per-frame 3D results; writes DIR/smplx.npz (atomically) for the frames processed."""
 
-    def __init__(self, path: Path, fps: float, cam_K: np.ndarray, body_model, offline: Pose3DStage | None = None):
+    def __init__(self, path: Path, fps: float, cam_K: np.ndarray, body_model):
         """body_model: the SmplxModel the take refers to (its name goes into the file, its rest root
-        joint turns the nets' root position into SMPL-X ``transl``). offline: the offline nets' stage
-        (``build_offline_pose3d``): the take is then their pass over the recorded keypoints."""
+        joint turns the nets' root position into SMPL-X ``transl``)."""
         self.path, self.fps, self.cam_K = Path(path), float(fps), np.asarray(cam_K, np.float32)
         self.model_name = body_model.model_name
         self.root_joint = RootJoint(body_model)
         self.results: list[Pose3DResult] = []
-        self.offline = offline
-        self.k67_raw: list[np.ndarray] = []   # each frame's raw K67, for the offline pass
-        self.offline_ms: float | None = None  # how long the last offline pass took
         self.world = None   # an app.world_stage.WorldRun: the take is then in the world frame
         self._cached: tuple[int, Take] | None = None
 
-    def add(self, result: Pose3DResult, k67_raw: np.ndarray | None = None) -> None:
-        """One frame's live result and, for the offline pass, its (67, 3) raw keypoints."""
+    def add(self, result: Pose3DResult) -> None:
         self.results.append(result)
-        if self.offline is not None:
-            self.k67_raw.append(np.asarray(k67_raw, np.float32))
 
     def take(self) -> Take:
-        """The take so far (the offline and world passes run once per length). One shape for the take: the
-        mean betas of the valid frames (zeros if none); each frame's ``transl`` puts the root joint where
-        the nets put it for those betas."""
-        n = len(self.results)
-        if self._cached is None or self._cached[0] != n:
-            self._cached = (n, self._build_take())
-        return self._cached[1]
-
-    def _build_take(self) -> Take:
+        """The take so far. One shape for the take: the mean betas of the valid frames (zeros if none);
+        each frame's ``transl`` puts the root joint where the nets put it for those betas."""
         r = self.results
-        if self.offline is not None and r:
-            t0 = time.perf_counter()
-            r = self.offline.run_sequence(np.stack(self.k67_raw[:len(r)]))
-            self.offline_ms = (time.perf_counter() - t0) * 1e3
         valid = np.array([x.valid for x in r], bool)
         poses = np.stack([x.poses for x in r]) if r else np.zeros((0, 165), np.float32)
         root = np.stack([x.root_c for x in r]).astype(np.float64) if r else np.zeros((0, 3))
@@ -130,7 +91,11 @@ class TakeRecorder:
         trans[~valid & ~valid.cumsum().astype(bool)] = 0.0   # before the first body: zeros, as the poses
         take = Take(poses=poses, trans=trans.astype(np.float32), betas=betas.astype(np.float32), fps=self.fps,
                     cam_K=self.cam_K, contacts=contacts, valid=valid, model=self.model_name, frame="camera")
-        return take if self.world is None else self.world.world_take(take, root)
+        if self.world is None:
+            return take
+        if self._cached is None or self._cached[0] != len(r):   # the world pass runs once per length
+            self._cached = (len(r), self.world.world_take(take, root))
+        return self._cached[1]
 
     def write(self) -> Path:
         return save_take(self.path, self.take())

@@ -63,31 +63,26 @@ def stage_onnx(src: Path, cache: Path) -> tuple[Path, bool]:
 
 def export_nets3d(nets_dir: Path | None, cache: Path) -> dict:
     """Export (or find cached) the 3D nets' ONNX files; their manifest entries. Skipped with a message when
-    the bundled checkpoints are not installed; a named folder must hold both. The offline pair
-    (``OFFLINE_FILES``, entries ``pose_init_centred`` and ``descent_centred``) joins where the folder has it.
+    the bundled checkpoints are not installed; a named folder must hold both.
 
     Raises:
         EngineError: a missing/unreadable checkpoint in a named folder, an export that disagrees with PyTorch.
     """
-    from ..models.nets.checkpoint import DATA_DIR, DESCENT_FILE, OFFLINE_FILES, POSE_INIT_FILE
+    from ..models.nets.checkpoint import DATA_DIR, DESCENT_FILE, POSE_INIT_FILE
     from .nets import NET_NAMES, TOLERANCE, net_onnx
 
     folder = nets_dir or DATA_DIR
-    live = [folder / POSE_INIT_FILE, folder / DESCENT_FILE]
-    if nets_dir is None and not all(p.is_file() for p in live):
+    files = dict(zip(NET_NAMES, (folder / POSE_INIT_FILE, folder / DESCENT_FILE)))
+    if nets_dir is None and not all(p.is_file() for p in files.values()):
         print(f"3D nets not installed in {folder} (pose_init.pt, descent.pt); skipped")
         return {}
-    offline = [folder / f for f in OFFLINE_FILES]
-    pairs = [("", live)] + ([("_centred", offline)] if all(p.is_file() for p in offline) else [])
     out = {}
-    for suffix, files in pairs:
-        for name, ckpt in zip(NET_NAMES, files):
-            dst, diff = net_onnx(name, ckpt, cache)
-            shapes = smoke_run(OrtEngine(dst, OrtConfig(threads=1)))
-            out[name + suffix] = {"onnx": dst.name, "sha256": sha256_file(dst), "checkpoint": str(ckpt),
-                                  "outputs": shapes}
-            state = "cached" if diff is None else f"exported, max |ONNX - PyTorch| = {diff:.2g} (tolerance {TOLERANCE:g})"
-            print(f"{name + suffix:24s} {state}  {dst.name}")
+    for name, ckpt in files.items():
+        dst, diff = net_onnx(name, ckpt, cache)
+        shapes = smoke_run(OrtEngine(dst, OrtConfig(threads=1)))
+        out[name] = {"onnx": dst.name, "sha256": sha256_file(dst), "checkpoint": str(ckpt), "outputs": shapes}
+        state = "cached" if diff is None else f"exported, max |ONNX - PyTorch| = {diff:.2g} (tolerance {TOLERANCE:g})"
+        print(f"{name:24s} {state}  {dst.name}")
     return out
 
 

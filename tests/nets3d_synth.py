@@ -1,7 +1,6 @@
 """Small randomly initialised 3D nets written in the checkpoint format (for tests; never committed)."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import torch
@@ -14,11 +13,11 @@ POSE_INIT_CONFIG = PoseInitConfig(channels=48)
 DESCENT_CONFIG = DescentConfig(iterations=2, hidden=48)
 
 
-def random_nets(body, seed: int = 0, causal: bool = True) -> tuple[PoseInitNet, DescentNet]:
+def random_nets(body, seed: int = 0) -> tuple[PoseInitNet, DescentNet]:
     """Both nets with every weight random (the descent net's zero-initialised last layers too) and
     non-trivial BatchNorm statistics, so an export that dropped a layer or a mode would show."""
     g = torch.Generator().manual_seed(seed)
-    init = PoseInitNet(dataclasses.replace(POSE_INIT_CONFIG, causal=causal))
+    init = PoseInitNet(POSE_INIT_CONFIG)
     descent = DescentNet(body, DESCENT_CONFIG)
     with torch.no_grad():
         for net, std in ((init, 0.05), (descent, 0.01)):
@@ -31,11 +30,10 @@ def random_nets(body, seed: int = 0, causal: bool = True) -> tuple[PoseInitNet, 
     return init.eval(), descent.eval()
 
 
-def write_random_nets(folder: Path, body, seed: int = 0, causal: bool = True,
-                      names: tuple[str, str] = (POSE_INIT_FILE, DESCENT_FILE)) -> tuple[Path, Path]:
-    """Write the init and descent nets (causal or centred init) into folder as `names`; return their paths."""
+def write_random_nets(folder: Path, body, seed: int = 0) -> tuple[Path, Path]:
+    """Write pose_init.pt and descent.pt into folder; return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    init, descent = random_nets(body, seed, causal)
+    init, descent = random_nets(body, seed)
     meta = {"note": f"random weights, seed {seed} (tests)"}
-    return (save_checkpoint(folder / names[0], init, init.config, meta),
-            save_checkpoint(folder / names[1], descent, DESCENT_CONFIG, meta))
+    return (save_checkpoint(folder / POSE_INIT_FILE, init, POSE_INIT_CONFIG, meta),
+            save_checkpoint(folder / DESCENT_FILE, descent, DESCENT_CONFIG, meta))

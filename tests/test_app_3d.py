@@ -9,11 +9,6 @@ import pytest
 
 from mocap.app.stage3d import assumed_cam_K
 from mocap.app.take import load_take
-from mocap.models.body.smplx_model import load_body_model
-from mocap.models.nets.body_fk import SparseBody
-from mocap.models.nets.checkpoint import OFFLINE_FILES
-from mocap.models.nets.runtime import Pose3DStage
-from nets3d_synth import write_random_nets
 from test_app_errors import assert_one_line_error
 from conftest import interrupt_after
 
@@ -45,34 +40,6 @@ def test_demo_clip_writes_the_take(run, tmp_path, demo_video, nets_dir, env, ove
         cap = cv2.VideoCapture(str(out / "overlay.mp4"))
         assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 30
         cap.release()
-
-
-def test_video_take_comes_from_the_offline_nets(run, tmp_path, demo_video, env):
-    """A folder with the offline pair: the video's smplx.npz is the centred nets' pass over the recorded
-    keypoints (not the live nets' frames, kept with --no-offline-nets), and timings.json says so."""
-    folder = tmp_path / "nets"
-    body = SparseBody(load_body_model())
-    write_random_nets(folder, body)
-    write_random_nets(folder, body, seed=4, causal=False, names=OFFLINE_FILES)
-    takes = {}
-    for name, extra in (("offline", []), ("live", ["--no-offline-nets"])):
-        out = tmp_path / name
-        proc = run("app.cli", "--video", demo_video, "--max-frames", 30, "--headless", "--out", out, "--no-progress",
-                   "--nets3d", folder, "--world", "off", *extra, env=env)
-        assert proc.returncode == 0, proc.stderr
-        takes[name] = load_take(out / "smplx.npz")
-        timings = json.loads((out / "timings.json").read_text())
-        assert ("offline_pass" in timings) == (name == "offline")
-        if name == "offline":
-            assert timings["offline_pass"]["frames"] == 30 and timings["offline_pass"]["ms"] > 0
-    with np.load(tmp_path / "offline" / "keypoints.npz") as z:
-        k67 = z["k67_raw"]
-    stage = Pose3DStage.from_checkpoints(*(folder / f for f in OFFLINE_FILES), 960, 540, assumed_cam_K(960, 540),
-                                         cache=tmp_path / "cache")
-    expected = stage.run_sequence(k67)
-    np.testing.assert_allclose(takes["offline"].poses, np.stack([r.poses for r in expected]), atol=1e-4)
-    np.testing.assert_array_equal(takes["offline"].valid, takes["live"].valid)
-    assert np.abs(takes["offline"].poses - takes["live"].poses).max() > 1e-2
 
 
 def test_export_command_exports_the_3d_nets(run, tmp_path, nets_dir):

@@ -3,7 +3,7 @@ import json
 
 from mocap.export.cli import BUNDLED_ONNX
 from mocap.engines.select import tensorrt_available
-from mocap.models.nets.checkpoint import DATA_DIR, DESCENT_FILE, OFFLINE_FILES, POSE_INIT_FILE
+from mocap.models.nets.checkpoint import DATA_DIR, DESCENT_FILE, POSE_INIT_FILE
 from mocap.models.world.trajectory import DEFAULT_WEIGHTS
 
 
@@ -15,7 +15,6 @@ def test_export_stages_every_net_and_is_a_noop_the_second_time(run, tmp_path):
     assert len(nets) == 5
     # the 3D nets join the set once their weights are installed (tests/test_app_3d.py covers --nets3d)
     nets3d = ["descent", "pose_init"] if (DATA_DIR / POSE_INIT_FILE).is_file() and (DATA_DIR / DESCENT_FILE).is_file() else []
-    nets3d += ["pose_init_centred", "descent_centred"] if nets3d and all((DATA_DIR / f).is_file() for f in OFFLINE_FILES) else []
     nets3d += ["trajectory"] if DEFAULT_WEIGHTS.is_file() else []
     manifest = json.loads((cache / "manifest.json").read_text())
     assert sorted(manifest) == sorted(nets + nets3d)

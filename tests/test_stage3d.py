@@ -131,54 +131,6 @@ def test_stage_runs_the_nets_as_pytorch_does_and_holds_empty_frames(stage, ckpts
     np.testing.assert_array_equal(held.root_c, res.root_c)
 
 
-def _torch_fit(init, descent, window: K67Window, at: int):
-    """The PyTorch nets on `window`'s inputs, fitting window frame `at`: (pose_6d, betas, root_c) numpy."""
-    feeds = {k: torch.from_numpy(v[None]) for k, v in window.inputs().items() if k != "box"}
-    with torch.no_grad():
-        o = init(feeds["k67_xy"], feeds["mask"], feeds["global_info"])
-        out = descent(o.pose_6d, o.betas, o.root_c, feeds["k67_xy"][:, at], feeds["mask"][:, at],
-                      feeds["global_info"][:, at])
-    return tuple(x[0].numpy() for x in out)
-
-
-def test_causal_run_sequence_is_the_live_stream(stage):
-    rng = np.random.default_rng(5)
-    seq = np.stack([person(rng, shift=3.0 * i) for i in range(12)])
-    seq[4, :NUM_BODY, 2] = 0.1   # one frame without a body
-    stage.reset()
-    live = [stage(k) for k in seq]
-    offline = stage.run_sequence(seq)
-    assert stage.lag == 0 and len(offline) == len(seq)
-    for a, b in zip(live, offline):
-        assert a.valid == b.valid
-        np.testing.assert_array_equal(a.pose_6d, b.pose_6d)
-
-
-@pytest.mark.parametrize("frames", [50, 90])   # shorter and longer than the 40 frames a centred net looks ahead
-def test_centred_stage_fits_each_frame_with_its_future(model, tmp_path, frames):
-    """Offline (centred init net): frame t's result is the nets on the window t-40..t+40 (padding outside
-    the take), fitted at its middle; a frame without a body is held."""
-    pt = write_random_nets(tmp_path / "centred", SparseBody(model), seed=3, causal=False)
-    st = Pose3DStage.from_checkpoints(*pt, W_IMG, H_IMG, assumed_cam_K(W_IMG, H_IMG), cache=tmp_path / "cache")
-    assert st.lag == 40
-    rng = np.random.default_rng(6)
-    seq = np.stack([person(rng, shift=2.0 * i) for i in range(frames)])
-    seq[7, :NUM_BODY, 2] = 0.1
-    res = st.run_sequence(seq)
-    assert len(res) == frames and not res[7].valid and all(r.valid for i, r in enumerate(res) if i != 7)
-    np.testing.assert_array_equal(res[7].pose_6d, res[6].pose_6d)
-    init, descent = load_pose_init(pt[0]), load_descent(pt[1], SparseBody(model))
-    padded = np.concatenate([seq, np.zeros((40, 67, 3), np.float32)])
-    for t in (0, 20, frames - 1):
-        w = K67Window(W_IMG, H_IMG, assumed_cam_K(W_IMG, H_IMG))
-        for k in padded[:t + 41]:
-            w.push(k[:, :2], observed_mask(k, W_IMG, H_IMG))
-        pose, betas, root = _torch_fit(init, descent, w, 40)
-        np.testing.assert_allclose(res[t].pose_6d, pose, atol=1e-4)
-        np.testing.assert_allclose(res[t].betas, betas, atol=1e-4)
-        np.testing.assert_allclose(res[t].root_c, root, atol=1e-4 * max(1.0, float(np.abs(root).max())))
-
-
 def test_stage_refuses_a_net_in_the_wrong_slot(ckpts, tmp_path):
     from mocap.engines.base import EngineError
     from mocap.engines.onnxruntime import OrtEngine

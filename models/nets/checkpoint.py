@@ -26,8 +26,6 @@ from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
 DATA_DIR = Path(__file__).resolve().parent / "data"
 POSE_INIT_FILE = "pose_init.pt"
 DESCENT_FILE = "descent.pt"
-# the offline pair: a centred init net (it sees 40 frames ahead) and the descent net trained on its outputs
-OFFLINE_FILES = ("pose_init_centred.pt", "descent_centred.pt")
 
 
 def public_path(key: str, value: str) -> str:

@@ -10,9 +10,7 @@ Per frame (owned by one thread; frames in order):
    frame from that frame's observed points (``box_from_points`` over the whole window, so an empty
    frame takes its nearest frame's box), box coordinates ``(xy - centre) / (size / 2)`` times the mask,
    CLIFF ``g = [c - principal point, size] / f`` from ``cam_K``;
-4. the init net (81-frame window) then the descent net (the fitted frame's inputs). A causal init net
-   (live) fits the newest frame; a centred one (offline, ``run_sequence`` over a recorded take) fits the
-   window's middle frame, ``lag`` = 40 frames back, and the stream ends with 40 padding frames;
+4. the init net (81-frame window, newest frame) then the descent net (newest frame's inputs);
 5. 6D -> axis-angle, the 52 net joints into SMPL-X's 55 (jaw and eyes at rest), contact logits ->
    probabilities.
 
@@ -163,18 +161,14 @@ class Pose3DStage:
     """Raw K67 per frame -> SMPL-X parameters in camera space (module docstring). One object per stream."""
 
     def __init__(self, pose_init: Engine, descent: Engine, width: int, height: int, cam_K: np.ndarray,
-                 min_confidence: float = MIN_CONFIDENCE, causal: bool = True):
-        """causal: the init net's kind (its checkpoint's ``config.causal``); a centred one fits the
-        window's middle frame, ``lag`` frames behind the newest.
-
-        Raises:
+                 min_confidence: float = MIN_CONFIDENCE):
+        """Raises:
             EngineError: an engine does not have its net's contract. ValueError: bad image size or cam_K.
         """
         self.pose_init = BoundNet3D(pose_init, POSE_INIT_IO, WINDOW)
         self.descent = BoundNet3D(descent, DESCENT_IO)
         self.window = K67Window(width, height, cam_K)
         self.min_confidence = float(min_confidence)
-        self.lag = 0 if causal else (WINDOW - 1) // 2
         self.last = _rest_result()
 
     @classmethod
@@ -191,7 +185,6 @@ class Pose3DStage:
         from mocap.engines.onnxruntime import OrtConfig
         from mocap.engines.select import open_engine
         from mocap.export.nets import net_onnx
-        from mocap.models.nets.checkpoint import read_checkpoint
 
         ort = ort or OrtConfig()
         nets = (("pose_init", pose_init_pt), ("descent", descent_pt))
@@ -202,8 +195,7 @@ class Pose3DStage:
             engines = [torch_engine(name, Path(p), torch_device(ort), ort.cuda_graph) for name, p in nets]
         else:
             engines = [open_engine(net_onnx(name, Path(p), cache)[0], ort) for name, p in nets]
-        return cls(*engines, width=width, height=height, cam_K=cam_K,
-                   causal=bool(read_checkpoint(pose_init_pt)["config"].get("causal", True)))
+        return cls(*engines, width=width, height=height, cam_K=cam_K)
 
     @property
     def cam_K(self) -> np.ndarray:
@@ -218,24 +210,11 @@ class Pose3DStage:
         self.last = _rest_result()
 
     def __call__(self, k67_raw: np.ndarray) -> Pose3DResult:
-        """One frame in: (67, 3) raw K67 (x px, y px, confidence). Out: the Pose3DResult of this frame
-        (causal nets) or of the frame ``lag`` frames back (centred nets; ``run_sequence`` lines them up)."""
+        """One frame: (67, 3) raw K67 (x px, y px, confidence) -> Pose3DResult."""
         t0 = time.perf_counter()
         obs = observed_mask(k67_raw, self.window.width, self.window.height, self.min_confidence)
         self.window.push(np.asarray(k67_raw)[:, :2], obs)
-        return self._fit(t0)
-
-    def run_sequence(self, k67_raw: np.ndarray) -> list[Pose3DResult]:
-        """A recorded take, (T, 67, 3) raw K67 -> its T results in order, from a fresh window (offline:
-        a centred net sees ``lag`` frames ahead, then padding after the last frame)."""
-        self.reset()
-        frames = [*np.asarray(k67_raw), *np.zeros((self.lag, NUM_K67, 3), np.float32)]
-        return [r for i, r in enumerate(map(self, frames)) if i >= self.lag]
-
-    def _fit(self, t0: float) -> Pose3DResult:
-        """The nets on the current window, for its fitted frame (newest, or ``lag`` back)."""
-        at = self.window.window - 1 - self.lag
-        if self.window.mask[at, :NUM_BODY].sum() < MIN_BODY_POINTS:
+        if obs[:NUM_BODY].sum() < MIN_BODY_POINTS:
             held = Pose3DResult(**{**self.last.__dict__, "valid": False, "timings_ms": {}})
             held.timings_ms["stage3d"] = (time.perf_counter() - t0) * 1e3
             return held
@@ -246,8 +225,8 @@ class Pose3DStage:
         timings["pose_init"] = (time.perf_counter() - t) * 1e3
         t = time.perf_counter()
         ref = self.descent({"pose_6d": init["pose_6d"], "betas": init["betas"], "root_c": init["root_c"],
-                            "k67_xy": feeds["k67_xy"][at], "mask": feeds["mask"][at],
-                            "global_info": feeds["global_info"][at]})
+                            "k67_xy": feeds["k67_xy"][-1], "mask": feeds["mask"][-1],
+                            "global_info": feeds["global_info"][-1]})
         timings["descent"] = (time.perf_counter() - t) * 1e3
         pose_6d = ref["pose_6d_refined"]
         res = Pose3DResult(True, net52_to_smplx_poses(pose_6d), pose_6d.astype(np.float32),
