@@ -54,7 +54,8 @@ def test_targets_line_up_with_their_frames(proxy_dataset, causal):
 
     for lag_ok, c in ((True, causal), (False, not causal)):
         sl = target_frames(batch["k67_xy"].shape[1], 8, c)
-        d = gap(batch["k67_xy"][:, sl].flatten(0, 1)[keep], batch["mask"][:, sl].flatten(0, 1)[keep], t["k67_box"][keep])
+        obs_xy, obs_mask = batch["k67_xy"][:, sl].flatten(0, 1), batch["mask"][:, sl].flatten(0, 1)
+        d = gap(obs_xy[keep], obs_mask[keep], t["k67_box"][keep])
         assert (d < 1e-3) if lag_ok else (d > 1e-2), (c, d)
     init = PoseInitNet(PoseInitConfig(channels=16, filter_widths=(3, 3), causal=causal))
     f = train_descent.collect_frames(init.eval(), ds, 1, workers=0, max_chunks=6)

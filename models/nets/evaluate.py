@@ -148,7 +148,8 @@ def _change(r: dict, metric: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Evaluate the nets on held-out proxy clips.")
     p.add_argument("--data", default="~/.cache/mocap/proxy")
-    p.add_argument("--init", default=str(DATA_DIR / POSE_INIT_FILE), help="init-net weights (default: the bundled ones)")
+    p.add_argument("--init", default=str(DATA_DIR / POSE_INIT_FILE),
+                   help="init-net weights (default: the bundled ones)")
     p.add_argument("--descent", default=str(DATA_DIR / DESCENT_FILE),
                    help="descent-net weights (default: the bundled ones; '' to skip)")
     p.add_argument("--ablation-partial", help="init net trained with partial convs for the ablation")

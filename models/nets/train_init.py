@@ -24,9 +24,9 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -71,10 +71,10 @@ class TrainInitConfig:
 
 
 def warm_start(net: PoseInitNet, path: str | Path) -> dict:
-    """Load exported weights `path` into `net` (its config must equal the checkpoint's, except for
-    ``causal``: a centred net may start from causal weights and back, since the tensors are the same and
-    only the input frame each block's residual is aligned with differs); return the checkpoint's meta with its source file name,
-    for the new export's ``warm_start`` entry.
+    """Load exported weights `path` into `net`; return the checkpoint's meta with its source file name,
+    for the new export's ``warm_start`` entry. The configs must be equal except for ``causal``: a centred
+    net may start from causal weights and back (the tensors are the same; only the input frame each
+    block's residual is aligned with differs).
 
     Raises:
         ValueError: the checkpoint was written for another net config.
