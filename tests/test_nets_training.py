@@ -11,7 +11,7 @@ import torch
 from mocap.models.body.smplx_model import load_body_model
 from mocap.models.nets import evaluate, learning_curve, train_descent, train_init
 from mocap.models.nets.body_fk import SparseBody
-from mocap.models.nets.checkpoint import scrub_command
+from mocap.models.nets.checkpoint import load_descent, scrub_command
 from mocap.models.nets.descent import DescentNet
 from mocap.models.nets.pose_init import PoseInitConfig, PoseInitNet
 from mocap.models.proxy.corrupt import CorruptionOptions
@@ -143,6 +143,25 @@ def test_train_and_evaluate_commands(proxy_dataset, tmp_path, capsys):
                                "--export", str(warm_desc)]) == 0
     meta_d = torch.load(warm_desc, weights_only=True)["meta"]
     assert meta_d["warm_start"]["file"] == "descent.pt" and meta_d["train_config"]["mirror"] == 1.0
+    # one step more than the warm start (exported before any training): its two steps first, the third
+    # one new (its last layer zero, so it returns its input); fewer steps than the warm start: exit 2
+    deeper = tmp_path / "descent3.pt"
+    assert train_descent.main(["--data", str(data), "--init", str(warm_pt), "--out", str(tmp_path / "d3"),
+                               "--passes", "1", "--epochs", "0", "--batch-size", "64", "--workers", "0",
+                               "--iterations", "3", "--chunks", "4", "--init-from", str(desc_pt),
+                               "--export", str(deeper)]) == 0
+    body = SparseBody(load_body_model())
+    d2, d3 = load_descent(desc_pt, body), load_descent(deeper, body)
+    assert d3.config.iterations == 3
+    for a, b in zip(d2.steps, d3.steps):
+        for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+            torch.testing.assert_close(va, vb, msg=ka)
+    assert float(d3.steps[2][-1].weight.detach().abs().sum()) == 0.0
+    capsys.readouterr()
+    assert train_descent.main(["--data", str(data), "--init", str(warm_pt), "--out", str(tmp_path / "d1"),
+                               "--passes", "1", "--epochs", "1", "--workers", "0", "--iterations", "1",
+                               "--chunks", "4", "--init-from", str(desc_pt)]) == 2
+    assert "at most as many --iterations" in capsys.readouterr().err
     out = tmp_path / "report"
     assert evaluate.main(["--data", str(data), "--init", str(init_pt), "--descent", str(desc_pt), "--levels",
                           "realistic", "--ablation-partial", str(init_pt), "--ablation-plain", str(init_pt),

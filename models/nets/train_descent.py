@@ -13,7 +13,8 @@ stage).
    evidence of the current frame rather than only to smooth.
 
 ``--init-from CKPT`` fine-tunes exported descent weights (e.g. the shipped ``descent.pt``, after the
-init net changed) instead of starting from the identity; the export's meta keeps the earlier run's
+init net changed) instead of starting from the identity; with more ``--iterations`` than it has, its
+steps come first and the new last ones start as the identity. The export's meta keeps the earlier run's
 config and history under ``warm_start``. ``--device cuda`` runs both nets, the collected frames (they
 stay on the GPU) and the losses there.
 """
@@ -134,10 +135,11 @@ def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
     warm = None
     if cfg.init_from:
         start = load_descent(cfg.init_from, body)
-        if start.config != cfg.net:
-            raise ValueError(f"--init-from {cfg.init_from}: its net config {start.config} differs from this run's "
-                             f"{cfg.net} (pass the same --iterations)")
-        net.steps.load_state_dict(start.steps.state_dict())
+        if start.config.hidden != cfg.net.hidden or start.config.iterations > cfg.net.iterations:
+            raise ValueError(f"--init-from {cfg.init_from}: its net config {start.config} does not fit this run's "
+                             f"{cfg.net} (the same width, at most as many --iterations)")
+        for mine, theirs in zip(net.steps, start.steps):   # more steps: the new last ones start as the identity
+            mine.load_state_dict(theirs.state_dict())
         warm = {"file": Path(cfg.init_from).name, **read_checkpoint(cfg.init_from).get("meta", {})}
     net.to(cfg.device)
     opt = torch.optim.AdamW(net.steps.parameters(), lr=cfg.lr, weight_decay=1e-4)
