@@ -23,5 +23,5 @@ BUDGET = (
     BudgetRow("hand crop net", "2x256x256x3", 1.5, "hand_recrop", "2x256x256x3 (hand_recrop)"),
     BudgetRow("hand landmark net", "256x256x3", 2.0, "hand_landmark", "2x224x224x3 (hand_landmark_full)"),
     BudgetRow("pose initialisation net", "81x67x2", 3.0, "pose_init", "81x67x2 + mask + 81x3 (pose_init)"),
-    BudgetRow("neural descent net", "-", 10.0, "descent", "1 frame, 3 steps (descent)"),
+    BudgetRow("neural descent net", "-", 10.0, "descent", "1 frame, 4 steps (descent)"),
 )

@@ -63,12 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..export.nets import NET_NAMES, check_inputs, net_onnx
     from ..models.body.smplx_model import load_body_model
     from ..models.camera import intrinsics
-    from ..models.nets.checkpoint import DATA_DIR, DESCENT_FILE, POSE_INIT_FILE
+    from ..models.nets.checkpoint import DATA_DIR, DESCENT_FILE, POSE_INIT_FILE, public_path
 
     folder = args.nets3d or DATA_DIR
     files = [folder / POSE_INIT_FILE, folder / DESCENT_FILE]
     with tempfile.TemporaryDirectory(prefix="mocap-nets3d-") as tmp:
-        weights = f"checkpoints in {folder}" if all(f.is_file() for f in files) else "random (no checkpoints found)"
+        shown = "models/nets/data" if folder == DATA_DIR else public_path("nets3d", str(folder))   # no machine paths
+        weights = f"checkpoints in {shown}" if all(f.is_file() for f in files) else "random (no checkpoints found)"
         if not all(f.is_file() for f in files):
             files = list(random_checkpoints(Path(tmp)))
         report = {"device": cpu_name(), "weights": weights, "nets": {}}
