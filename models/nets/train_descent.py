@@ -88,8 +88,7 @@ def collect_frames(init: PoseInitNet, ds: ProxyWindows, passes: int, batch_size:
             tgt = target_frames(batch["k67_xy"].shape[1], n, init.config.causal)
             obs = {"init_pose_6d": out.pose_6d.flatten(0, 1), "init_betas": out.betas.flatten(0, 1),
                    "init_root_c": out.root_c.flatten(0, 1), "init_contacts": out.contacts.flatten(0, 1),
-                   "box": batch["box"][:, tgt].flatten(0, 1), "obs_xy": batch["k67_xy"][:, tgt].flatten(0, 1),
-                   "obs_mask": batch["mask"][:, tgt].flatten(0, 1)}
+                   "obs_xy": batch["k67_xy"][:, tgt].flatten(0, 1), "obs_mask": batch["mask"][:, tgt].flatten(0, 1)}
             for k in FRAME_KEYS:
                 parts[k].append((obs[k] if k in obs else t[k])[keep])
     return {k: torch.cat(v) for k, v in parts.items()}

@@ -89,12 +89,12 @@ def warm_start(net: PoseInitNet, path: str | Path) -> dict:
 
 
 def flatten_targets(batch: dict[str, torch.Tensor], n: int, causal: bool) -> dict[str, torch.Tensor]:
-    """Per-target arrays (B, n, ...) -> (B n, ...), plus the target frames' global info and the box
+    """Per-target arrays (B, n, ...) -> (B n, ...), plus the target frames' box, global info and the box
     coordinates of their clean points (where the targets sit in the chunk: ``target_frames``)."""
     t = {k: batch[k].flatten(0, 1) for k in PER_TARGET}
     b, frames = batch["k67_xy"].shape[:2]
     tgt = target_frames(frames, n, causal)
-    box = batch["box"][:, tgt].flatten(0, 1)                                     # (B n, 3)
+    t["box"] = box = batch["box"][:, tgt].flatten(0, 1)                          # (B n, 3)
     t["global_info"] = batch["global_info"][:, tgt].flatten(0, 1)
     t["k67_box"] = (t["k67_px"] - box[:, None, :2]) / (box[:, None, 2:3] / 2)
     t["betas"] = batch["betas"][:, None].expand(b, n, -1).flatten(0, 1)
