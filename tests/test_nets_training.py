@@ -65,6 +65,31 @@ def test_targets_line_up_with_their_frames(proxy_dataset, causal):
                                      ds, 1, workers=0, max_chunks=2)
 
 
+def test_dropout_active_perturbs_the_init_net_and_restores_it(proxy_dataset):
+    """Noisy passes: the init net's outputs change within the block (batch norm stays frozen), and after
+    it the net is the one that went in; the noisy pass of `collect_frames` differs from the plain one."""
+    torch.manual_seed(0)
+    net = PoseInitNet(PoseInitConfig(channels=16, filter_widths=(3, 3), dropout=0.1)).eval()
+    x, m, gi = torch.randn(2, 9, 67, 2), torch.ones(2, 9, 67), torch.randn(2, 9, 3) * 0.1
+    before = net.forward_sequence(x, m, gi).pose_6d
+    with train_descent.dropout_active(net, 0.5):
+        noisy = net.forward_sequence(x, m, gi).pose_6d
+        assert all(bn.training is False for bn in net.modules() if isinstance(bn, torch.nn.BatchNorm1d))
+    assert (noisy - before).abs().max() > 1e-3
+    drops = [d for d in net.modules() if isinstance(d, torch.nn.Dropout)]
+    assert drops and all(not d.training and d.p == 0.1 for d in drops)
+    torch.testing.assert_close(net.forward_sequence(x, m, gi).pose_6d, before)
+    with train_descent.dropout_active(net, 0.0):
+        torch.testing.assert_close(net.forward_sequence(x, m, gi).pose_6d, before)
+
+    ds = ProxyWindows(proxy_dataset / "out", "train", window=9, targets=8)
+    plain = train_descent.collect_frames(net, ds, 2, workers=0, max_chunks=3)
+    noisy = train_descent.collect_frames(net, ds, 2, workers=0, max_chunks=3, noisy_dropout=0.5)
+    half = plain["init_pose_6d"].shape[0] // 2
+    torch.testing.assert_close(noisy["init_pose_6d"][:half], plain["init_pose_6d"][:half])   # pass 1 plain
+    assert (noisy["init_pose_6d"][half:] - plain["init_pose_6d"][half:]).abs().max() > 1e-3  # pass 2 noisy
+
+
 def test_descent_starts_as_identity_and_learns(proxy_dataset):
     body = SparseBody(load_body_model())
     net = DescentNet(body)

@@ -21,8 +21,10 @@ stay on the GPU) and the losses there.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,15 +65,34 @@ class TrainDescentConfig:
     init_from: str = ""             # warm start: exported descent weights to fine-tune
     device: str = "cpu"             # torch device of the nets, the collected frames and the losses
     mirror: float = 0.0             # share of training chunks drawn as their left-right mirror image
+    noisy_dropout: float = 0.0      # every second pass runs the init net with dropout this high (0: off)
     net: DescentConfig = field(default_factory=DescentConfig)
     losses: LossWeights = field(default_factory=LossWeights)
 
 
 @torch.no_grad()
+@contextlib.contextmanager
+def dropout_active(net: torch.nn.Module, p: float) -> Iterator[None]:
+    """Within the block, `net`'s dropout layers drop with probability `p` (batch norm stays frozen);
+    `p` = 0 changes nothing. Their modes and probabilities are restored afterwards."""
+    drops = [m for m in net.modules() if isinstance(m, torch.nn.Dropout)] if p > 0 else []
+    saved = [(m.training, m.p) for m in drops]
+    for m in drops:
+        m.train()
+        m.p = p
+    try:
+        yield
+    finally:
+        for m, (training, old_p) in zip(drops, saved):
+            m.train(training)
+            m.p = old_p
+
+
 def collect_frames(init: PoseInitNet, ds: ProxyWindows, passes: int, batch_size: int = 24, workers: int = 1,
-                   max_chunks: int = 0, desc: str = "init outputs") -> dict[str, torch.Tensor]:
+                   max_chunks: int = 0, desc: str = "init outputs", noisy_dropout: float = 0.0) -> dict[str, torch.Tensor]:
     """Run the frozen init net over `passes` epochs of `ds` chunks (at most `max_chunks` each, evenly
-    spread, 0 = all); valid target frames only, on the init net's device."""
+    spread, 0 = all); valid target frames only, on the init net's device. With `noisy_dropout` > 0 every
+    second pass runs the init net with its dropout active at that probability (``dropout_active``)."""
     if ds.causal != init.config.causal:
         raise ValueError(f"the windows are {'causal' if ds.causal else 'centred'}, the init net is not")
     device = next(init.parameters()).device
@@ -80,9 +101,12 @@ def collect_frames(init: PoseInitNet, ds: ProxyWindows, passes: int, batch_size:
     parts: dict[str, list[torch.Tensor]] = {k: [] for k in FRAME_KEYS}
     for p in range(passes):
         ds.set_epoch(1000 + p)
-        for batch in tqdm(DataLoader(sub, batch_size=batch_size, num_workers=workers), desc=f"{desc} pass {p + 1}"):
+        noisy = noisy_dropout if p % 2 else 0.0
+        for batch in tqdm(DataLoader(sub, batch_size=batch_size, num_workers=workers),
+                          desc=f"{desc} pass {p + 1}" + (f" (dropout {noisy:g})" if noisy else "")):
             batch = to_device(batch, device)
-            out = init.forward_sequence(batch["k67_xy"], batch["mask"], batch["global_info"])
+            with dropout_active(init, noisy):
+                out = init.forward_sequence(batch["k67_xy"], batch["mask"], batch["global_info"])
             t = flatten_targets(batch, n, init.config.causal)
             keep = t["target_valid"] > 0
             tgt = target_frames(batch["k67_xy"].shape[1], n, init.config.causal)
@@ -124,7 +148,8 @@ def train(cfg: TrainDescentConfig, export: str | None = None) -> DescentNet:
     init = load_pose_init(cfg.init or DATA_DIR / POSE_INIT_FILE).to(cfg.device)
     body = SparseBody(load_body_model())
     ds = ProxyWindows(data, "train", causal=init.config.causal, seed=cfg.seed + 10, targets=32, mirror=cfg.mirror)
-    frames = collect_frames(init, ds, cfg.passes, workers=cfg.workers, max_chunks=cfg.chunks)
+    frames = collect_frames(init, ds, cfg.passes, workers=cfg.workers, max_chunks=cfg.chunks,
+                            noisy_dropout=cfg.noisy_dropout)
     val = collect_frames(init, ProxyWindows(data, "val", causal=init.config.causal, seed=cfg.seed + 11, targets=32,
                                             corruption=CorruptionOptions()), 1, workers=cfg.workers,
                          max_chunks=cfg.chunks and max(cfg.chunks // 4, 1), desc="val")
@@ -180,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=d.out)
     for name in ("passes", "epochs", "batch_size", "seed", "threads", "workers", "chunks"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
-    for name in ("lr", "max_minutes", "fit_weight", "mirror"):
+    for name in ("lr", "max_minutes", "fit_weight", "mirror", "noisy_dropout"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     p.add_argument("--iterations", type=int, default=d.net.iterations)
     p.add_argument("--init-from", default=d.init_from, help="fine-tune these exported descent weights")
@@ -190,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainDescentConfig(data=a.data, init=a.init, out=a.out, passes=a.passes, epochs=a.epochs,
                              batch_size=a.batch_size, lr=a.lr, seed=a.seed, threads=a.threads, workers=a.workers,
                              max_minutes=a.max_minutes, fit_weight=a.fit_weight, chunks=a.chunks,
-                             init_from=a.init_from, device=a.device, mirror=a.mirror,
+                             init_from=a.init_from, device=a.device, mirror=a.mirror, noisy_dropout=a.noisy_dropout,
                              net=DescentConfig(iterations=a.iterations))
     return run_cli(lambda: train(cfg, export=a.export))
 
