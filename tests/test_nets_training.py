@@ -165,9 +165,10 @@ def test_train_and_evaluate_commands(proxy_dataset, tmp_path, capsys):
     assert train_descent.main(["--data", str(data), "--init", str(warm_pt), "--out", str(tmp_path / "dw"),
                                "--passes", "1", "--epochs", "1", "--batch-size", "64", "--workers", "0",
                                "--iterations", "2", "--chunks", "4", "--init-from", str(desc_pt), "--mirror", "1",
-                               "--export", str(warm_desc)]) == 0
+                               "--body-weight", "5", "--noisy-dropout", "0.3", "--export", str(warm_desc)]) == 0
     meta_d = torch.load(warm_desc, weights_only=True)["meta"]
     assert meta_d["warm_start"]["file"] == "descent.pt" and meta_d["train_config"]["mirror"] == 1.0
+    assert meta_d["train_config"]["losses"]["body"] == 5.0 and meta_d["train_config"]["noisy_dropout"] == 0.3
     # one step more than the warm start (exported before any training): its two steps first, the third
     # one new (its last layer zero, so it returns its input); fewer steps than the warm start: exit 2
     deeper = tmp_path / "descent3.pt"

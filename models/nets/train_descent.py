@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("lr", "max_minutes", "fit_weight", "mirror", "noisy_dropout"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     p.add_argument("--iterations", type=int, default=d.net.iterations)
+    p.add_argument("--body-weight", type=float, default=d.losses.body,
+                   help="extra L1 term on the 22 body joints (LossWeights.body; 0: none)")
     p.add_argument("--init-from", default=d.init_from, help="fine-tune these exported descent weights")
     p.add_argument("--device", default=d.device, help="torch device, e.g. cuda")
     p.add_argument("--export", help="write the final weights in the app's checkpoint format to this path")
@@ -216,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                              batch_size=a.batch_size, lr=a.lr, seed=a.seed, threads=a.threads, workers=a.workers,
                              max_minutes=a.max_minutes, fit_weight=a.fit_weight, chunks=a.chunks,
                              init_from=a.init_from, device=a.device, mirror=a.mirror, noisy_dropout=a.noisy_dropout,
-                             net=DescentConfig(iterations=a.iterations))
+                             net=DescentConfig(iterations=a.iterations), losses=LossWeights(body=a.body_weight))
     return run_cli(lambda: train(cfg, export=a.export))
 
 
