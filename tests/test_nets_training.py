@@ -86,6 +86,7 @@ def test_dropout_active_perturbs_the_init_net_and_restores_it(proxy_dataset):
     plain = train_descent.collect_frames(net, ds, 2, workers=0, max_chunks=3)
     noisy = train_descent.collect_frames(net, ds, 2, workers=0, max_chunks=3, noisy_dropout=0.5)
     half = plain["init_pose_6d"].shape[0] // 2
+    assert not noisy["init_pose_6d"].requires_grad   # collected without graphs (memory)
     torch.testing.assert_close(noisy["init_pose_6d"][:half], plain["init_pose_6d"][:half])   # pass 1 plain
     assert (noisy["init_pose_6d"][half:] - plain["init_pose_6d"][half:]).abs().max() > 1e-3  # pass 2 noisy
 

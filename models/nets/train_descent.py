@@ -70,7 +70,6 @@ class TrainDescentConfig:
     losses: LossWeights = field(default_factory=LossWeights)
 
 
-@torch.no_grad()
 @contextlib.contextmanager
 def dropout_active(net: torch.nn.Module, p: float) -> Iterator[None]:
     """Within the block, `net`'s dropout layers drop with probability `p` (batch norm stays frozen);
@@ -88,6 +87,7 @@ def dropout_active(net: torch.nn.Module, p: float) -> Iterator[None]:
             m.p = old_p
 
 
+@torch.no_grad()
 def collect_frames(init: PoseInitNet, ds: ProxyWindows, passes: int, batch_size: int = 24, workers: int = 1,
                    max_chunks: int = 0, desc: str = "init outputs", noisy_dropout: float = 0.0) -> dict[str, torch.Tensor]:
     """Run the frozen init net over `passes` epochs of `ds` chunks (at most `max_chunks` each, evenly
