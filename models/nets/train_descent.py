@@ -6,11 +6,14 @@ stage).
 
 1. The frozen init net runs over ``passes`` epochs of proxy chunks (new cameras and corruption each
    pass) and its per-frame outputs are kept with the frame's observed keypoints and targets (a few
-   hundred MB of float32 in memory, nothing written).
+   hundred MB of float32 in memory, nothing written). With ``--noisy-dropout P`` every second pass runs
+   it with its dropout active at P: on its own training clips the init net errs less than on new ones,
+   and the noisy passes show the descent net errors of the held-out size.
 2. The descent net trains on those frames: every step's state is supervised (weights rising to the
    last step) with the 3D terms of ``losses.pose_losses`` plus a robust fit term, the L1 distance of
    the projected K67 to the OBSERVED keypoints (masked, clamped), so that the net learns to fit the
-   evidence of the current frame rather than only to smooth.
+   evidence of the current frame rather than only to smooth; ``--body-weight W`` adds the extra term on
+   the 22 body joints (``LossWeights.body``).
 
 ``--init-from CKPT`` fine-tunes exported descent weights (e.g. the shipped ``descent.pt``, after the
 init net changed) instead of starting from the identity; with more ``--iterations`` than it has, its
