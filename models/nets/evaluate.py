@@ -123,8 +123,7 @@ def write_report(out: Path, results: dict, meta: dict) -> None:
     for level, r in results.get("levels", {}).items():
         for net in ("init", "init+descent"):
             if net in r:
-                vals = " | ".join(f"{r[net][m]:.3f}" if m == "contact_acc" else f"{r[net][m]:.1f}" for m in METRICS)
-                lines.append(f"| {level} | {net} | {r['frames']} | {vals} |")
+                lines.append(f"| {level} | {net} | {r['frames']} | {_cells(r[net])} |")
     changes = [f"- {level}: 2D fit {_change(r, 'fit_px')}, 2D clean {_change(r, 'clean_px')}, body PA-MPJPE "
                f"{_change(r, 'body_pa_mpjpe')}, hand PA-MPJPE {_change(r, 'hand_pa_mpjpe')}"
                for level, r in results.get("levels", {}).items() if "init+descent" in r]
@@ -135,9 +134,13 @@ def write_report(out: Path, results: dict, meta: dict) -> None:
                   "Both init nets trained with the same command and budget, differing only in `--no-partial`.", "",
                   "| init net | " + " | ".join(names[m] for m in METRICS) + " |", "|---|" + "---|" * len(METRICS)]
         for name, r in results["ablation"].items():
-            vals = " | ".join(f"{r['init'][m]:.3f}" if m == "contact_acc" else f"{r['init'][m]:.1f}" for m in METRICS)
-            lines.append(f"| {name} | {vals} |")
+            lines.append(f"| {name} | {_cells(r['init'])} |")
     (out / "evaluation.md").write_text("\n".join(lines) + "\n")
+
+
+def _cells(metrics: dict) -> str:
+    """One table row's metric cells, in METRICS order (contact accuracy to 3 decimals, the rest to 1)."""
+    return " | ".join(f"{metrics[m]:.3f}" if m == "contact_acc" else f"{metrics[m]:.1f}" for m in METRICS)
 
 
 def _change(r: dict, metric: str) -> str:

@@ -105,19 +105,19 @@ def collect_frames(init: PoseInitNet, ds: ProxyWindows, passes: int, batch_size:
     for p in range(passes):
         ds.set_epoch(1000 + p)
         noisy = noisy_dropout if p % 2 else 0.0
-        for batch in tqdm(DataLoader(sub, batch_size=batch_size, num_workers=workers),
-                          desc=f"{desc} pass {p + 1}" + (f" (dropout {noisy:g})" if noisy else "")):
-            batch = to_device(batch, device)
-            with dropout_active(init, noisy):
+        with dropout_active(init, noisy):
+            for batch in tqdm(DataLoader(sub, batch_size=batch_size, num_workers=workers),
+                              desc=f"{desc} pass {p + 1}" + (f" (dropout {noisy:g})" if noisy else "")):
+                batch = to_device(batch, device)
                 out = init.forward_sequence(batch["k67_xy"], batch["mask"], batch["global_info"])
-            t = flatten_targets(batch, n, init.config.causal)
-            keep = t["target_valid"] > 0
-            tgt = target_frames(batch["k67_xy"].shape[1], n, init.config.causal)
-            obs = {"init_pose_6d": out.pose_6d.flatten(0, 1), "init_betas": out.betas.flatten(0, 1),
-                   "init_root_c": out.root_c.flatten(0, 1), "init_contacts": out.contacts.flatten(0, 1),
-                   "obs_xy": batch["k67_xy"][:, tgt].flatten(0, 1), "obs_mask": batch["mask"][:, tgt].flatten(0, 1)}
-            for k in FRAME_KEYS:
-                parts[k].append((obs[k] if k in obs else t[k])[keep])
+                t = flatten_targets(batch, n, init.config.causal)
+                keep = t["target_valid"] > 0
+                tgt = target_frames(batch["k67_xy"].shape[1], n, init.config.causal)
+                obs = {"init_pose_6d": out.pose_6d.flatten(0, 1), "init_betas": out.betas.flatten(0, 1),
+                       "init_root_c": out.root_c.flatten(0, 1), "init_contacts": out.contacts.flatten(0, 1),
+                       "obs_xy": batch["k67_xy"][:, tgt].flatten(0, 1), "obs_mask": batch["mask"][:, tgt].flatten(0, 1)}
+                for k in FRAME_KEYS:
+                    parts[k].append((obs[k] if k in obs else t[k])[keep])
     return {k: torch.cat(v) for k, v in parts.items()}
 
 
